@@ -1,0 +1,31 @@
+"""gradedlib: the reference Gaussian generative classifier for MNIST.
+
+Modules
+-------
+data        reading IDX files, the bundled and checksum-verified MNIST
+model       GaussianGenerativeClassifier and the course's functional form
+selection   choosing the regularization c on training data only
+preprocess  deskewing
+plots       figures (they return matplotlib objects, never show or save)
+cli         the ``gradedlib`` command line
+
+The MNIST data is by Yann LeCun, Corinna Cortes and Christopher J.C. Burges,
+under CC BY-SA 3.0.
+"""
+
+from .data import MNIST_ATTRIBUTION, load_mnist, read_idx
+from .model import GaussianGenerativeClassifier, fit_generative_model, predict
+from .selection import CSelection, choose_c
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "MNIST_ATTRIBUTION",
+    "CSelection",
+    "GaussianGenerativeClassifier",
+    "choose_c",
+    "fit_generative_model",
+    "load_mnist",
+    "predict",
+    "read_idx",
+]

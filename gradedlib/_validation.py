@@ -1,0 +1,121 @@
+"""Input validation shared by the public functions of gradedlib.
+
+Every public entry point validates here once; the private kernels in
+``model`` and ``selection`` assume clean input.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+from sklearn.utils.multiclass import type_of_target
+
+__all__ = ["check_c", "check_labels", "check_c_candidates", "check_positive_int"]
+
+
+def check_c(c, n_classes: int, name: str = "c") -> np.ndarray:
+    """Return ``c`` as a float array of shape (n_classes,).
+
+    ``c`` is a non-negative finite real number, or a one-dimensional array of
+    ``n_classes`` of them.
+    """
+    if isinstance(c, (bool, np.bool_)) or isinstance(c, str):
+        raise TypeError(
+            f"The '{name}' parameter must be a non-negative float or an array of "
+            f"{n_classes} non-negative floats. Got {c!r} instead."
+        )
+    if isinstance(c, numbers.Real):
+        arr = np.full(n_classes, float(c))
+        shown = repr(c)
+    else:
+        try:
+            arr = np.asarray(c, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(
+                f"The '{name}' parameter must be a non-negative float or an array of "
+                f"{n_classes} non-negative floats. Got {c!r} instead."
+            ) from exc
+        shown = f"an array of shape {arr.shape}"
+        if arr.ndim == 0:
+            arr = np.full(n_classes, float(arr))
+            shown = repr(float(c))
+        elif arr.shape != (n_classes,):
+            raise ValueError(
+                f"The '{name}' parameter must be a non-negative float or an array of "
+                f"shape ({n_classes},), one value per class. Got {shown} instead."
+            )
+    if not np.all(np.isfinite(arr)) or np.any(arr < 0):
+        bad = arr[~(np.isfinite(arr) & (arr >= 0))][0]
+        raise ValueError(
+            f"The '{name}' parameter must be non-negative and finite. Got "
+            f"{bad!r} in {shown} instead."
+            if not isinstance(c, numbers.Real)
+            else f"The '{name}' parameter must be a non-negative finite float. "
+            f"Got {c!r} instead."
+        )
+    return arr
+
+
+def check_c_candidates(candidates, name: str = "candidates") -> np.ndarray:
+    """Return candidate values of c as a sorted-as-given 1-D float array (> 0)."""
+    try:
+        arr = np.asarray(candidates, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(
+            f"The '{name}' parameter must be a sequence of positive floats. "
+            f"Got {candidates!r} instead."
+        ) from exc
+    if arr.ndim != 1 or arr.size == 0:
+        raise ValueError(
+            f"The '{name}' parameter must be a non-empty 1-D sequence of positive "
+            f"floats. Got an array of shape {arr.shape} instead."
+        )
+    if not np.all(np.isfinite(arr)) or np.any(arr < 0):
+        raise ValueError(
+            f"The '{name}' parameter must hold non-negative finite floats. "
+            f"Got {arr.tolist()!r} instead."
+        )
+    return arr
+
+
+def check_positive_int(value, name: str, minimum: int = 1) -> int:
+    """Return ``value`` as an int >= ``minimum``."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(
+            f"The '{name}' parameter must be an integer >= {minimum}. "
+            f"Got {value!r} instead."
+        )
+    if value < minimum:
+        raise ValueError(
+            f"The '{name}' parameter must be an integer >= {minimum}. "
+            f"Got {value!r} instead."
+        )
+    return int(value)
+
+
+def check_labels(y, min_per_class: int = 2) -> tuple[np.ndarray, np.ndarray]:
+    """Check class labels and return ``(classes, y_encoded)``.
+
+    Labels must be discrete (integers, integral floats, strings or booleans),
+    with at least two classes and ``min_per_class`` samples in every class.
+    """
+    target_type = type_of_target(y, input_name="y")
+    if target_type not in ("binary", "multiclass"):
+        raise ValueError(
+            f"Unknown label type: the 'y' argument must hold discrete class labels "
+            f"(integers or strings). Got target type {target_type!r} instead."
+        )
+    classes, y_encoded, counts = np.unique(y, return_inverse=True, return_counts=True)
+    if classes.size < 2:
+        raise ValueError(
+            f"The 'y' argument must hold at least 2 classes. Got {classes.size} "
+            f"class ({classes.tolist()!r}) instead."
+        )
+    if np.any(counts < min_per_class):
+        small = {str(k): int(v) for k, v in zip(classes, counts) if v < min_per_class}
+        raise ValueError(
+            f"Every class in 'y' needs at least {min_per_class} samples to estimate "
+            f"a covariance. Got fewer for these classes (label: count): {small}."
+        )
+    return classes, y_encoded
