@@ -9,9 +9,42 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
+from scipy.sparse import issparse
 from sklearn.utils.multiclass import type_of_target
 
-__all__ = ["check_c", "check_labels", "check_c_candidates", "check_positive_int"]
+__all__ = ["check_c", "check_labels", "check_c_candidates", "check_positive_int", "check_X"]
+
+
+def check_X(X, name: str = "X") -> None:
+    """Check that ``X`` is a 2-D array of finite numbers; raise a clear error if not.
+
+    Sparse matrices are left to scikit-learn's validation, which rejects them.
+    Conversion to float64 and the bookkeeping of ``n_features_in_`` are done
+    afterwards by ``sklearn.utils.validation.validate_data``.
+    """
+    if issparse(X):
+        return
+    arr = np.asarray(X)
+    if arr.ndim != 2:
+        raise ValueError(
+            f"The '{name}' argument must be a 2-D array of shape (n_samples, n_features). "
+            f"Got an array of shape {arr.shape} instead. Reshape your data either "
+            "using array.reshape(-1, 1) if it has a single feature or "
+            "array.reshape(1, -1) if it contains a single sample."
+        )
+    if arr.dtype.kind in "USV" or arr.dtype.kind == "b":
+        raise TypeError(
+            f"The '{name}' argument must hold real numbers (int or float). "
+            f"Got an array of dtype {arr.dtype} instead."
+        )
+    if arr.dtype.kind in "fc":
+        n_nan = int(np.isnan(arr).sum())
+        n_inf = int(np.isinf(arr).sum())
+        if n_nan or n_inf:
+            raise ValueError(
+                f"The '{name}' argument must hold finite values. Got {n_nan} NaN and "
+                f"{n_inf} infinite (inf) values instead."
+            )
 
 
 def check_c(c, n_classes: int, name: str = "c") -> np.ndarray:
@@ -49,7 +82,7 @@ def check_c(c, n_classes: int, name: str = "c") -> np.ndarray:
         bad = arr[~(np.isfinite(arr) & (arr >= 0))][0]
         raise ValueError(
             f"The '{name}' parameter must be non-negative and finite. Got "
-            f"{bad!r} in {shown} instead."
+            f"{float(bad)!r} in {shown} instead."
             if not isinstance(c, numbers.Real)
             else f"The '{name}' parameter must be a non-negative finite float. "
             f"Got {c!r} instead."

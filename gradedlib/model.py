@@ -13,12 +13,13 @@ then ``Sigma_j + c I = V_j diag(lambda_j + c) V_j^T`` for every ``c``, so a new
 from __future__ import annotations
 
 import numpy as np
+from scipy.sparse import issparse
 from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._validation import check_c, check_labels
+from ._validation import check_c, check_labels, check_positive_int, check_X
 
 __all__ = [
     "GaussianGenerativeClassifier",
@@ -198,20 +199,26 @@ class GaussianGenerativeClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     def _validate_fit_input(self, X, y):
-        X_arr = np.asarray(X) if not hasattr(X, "shape") else X
-        y_arr = np.asarray(y) if not hasattr(y, "shape") else y
-        if getattr(X_arr, "ndim", 2) == 2 and getattr(y_arr, "ndim", 1) in (1, 2):
-            n_x, n_y = X_arr.shape[0], y_arr.shape[0]
-            if n_x != n_y:
-                raise ValueError(
-                    f"The 'X' and 'y' arguments must have the same number of samples. "
-                    f"Got {n_x} rows in X and {n_y} labels in y instead "
-                    f"(inconsistent numbers of samples)."
-                )
+        check_X(X)
+        if y is None:
+            raise ValueError(
+                "The 'y' argument must be an array of class labels of shape (n_samples,): "
+                "this estimator requires y to be passed, but the target y is None."
+            )
+        y_arr = np.asarray(y)
+        n_x = X.shape[0] if issparse(X) else np.asarray(X).shape[0]
+        n_y = y_arr.shape[0] if y_arr.ndim else 0
+        if n_x != n_y:
+            raise ValueError(
+                f"The 'X' and 'y' arguments must have the same number of samples. "
+                f"Got {n_x} rows in X and {n_y} labels in y instead "
+                f"(inconsistent numbers of samples)."
+            )
         return validate_data(self, X, y, dtype=np.float64, ensure_min_samples=2)
 
     def _validated_X(self, X) -> np.ndarray:
         check_is_fitted(self)
+        check_X(X)
         return validate_data(self, X, dtype=np.float64, reset=False)
 
     def log_likelihood(self, X):
@@ -267,7 +274,8 @@ class GaussianGenerativeClassifier(ClassifierMixin, BaseEstimator):
         y_pred : ndarray of shape (n_samples,)
             Labels from ``classes_``.
         """
-        return self.classes_[np.argmax(self.log_likelihood(X), axis=1)]
+        log_joint = self.log_likelihood(X)
+        return self.classes_[np.argmax(log_joint, axis=1)]
 
     def error_rate(self, X, y):
         """Return the fraction of misclassified samples, ``1 - score(X, y)``.
@@ -304,8 +312,6 @@ class GaussianGenerativeClassifier(ClassifierMixin, BaseEstimator):
             Their class labels.
         """
         check_is_fitted(self)
-        from ._validation import check_positive_int
-
         n_samples = check_positive_int(n_samples, "n_samples")
         rng = check_random_state(random_state)
         c = check_c(self.c, self.classes_.size)

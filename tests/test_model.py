@@ -1,0 +1,307 @@
+"""Tests of gradedlib.model on tiny fixtures, with scipy as the independent reference."""
+
+import copy
+import warnings
+
+import numpy as np
+import pytest
+from scipy.special import softmax
+from scipy.stats import multivariate_normal
+from sklearn.utils.estimator_checks import check_estimator
+
+from gradedlib.model import GaussianGenerativeClassifier, fit_generative_model, predict
+
+
+@pytest.fixture
+def blobs():
+    """Three well-separated 4-D Gaussian classes of unequal sizes."""
+    rng = np.random.default_rng(1)
+    sizes = [30, 50, 20]
+    centres = np.array([[0, 0, 0, 0], [5, 5, 0, 0], [0, 5, 5, 5]], dtype=float)
+    X = np.vstack([rng.normal(c, 1.0, size=(n, 4)) for c, n in zip(centres, sizes)])
+    y = np.repeat([0, 1, 2], sizes)
+    return X, y
+
+
+def test_sklearn_check_estimator():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # SkipTestWarning for optional pandas / array API checks
+        results = check_estimator(GaussianGenerativeClassifier(), on_fail=None)
+    failed = [(r["check_name"], str(r["exception"])) for r in results if r["status"] == "failed"]
+    assert failed == []
+    assert sum(r["status"] == "passed" for r in results) >= 50
+
+
+def test_exact_one_dimensional_case():
+    # Class 0 = {0, 2}: mean 1, variance 1 (divide by n). Class 1 = {10, 12}: mean 11, variance 1.
+    X = np.array([[0.0], [2.0], [10.0], [12.0]])
+    y = np.array([0, 0, 1, 1])
+    model = GaussianGenerativeClassifier(c=0.0).fit(X, y)
+    np.testing.assert_array_equal(model.priors_, [0.5, 0.5])
+    np.testing.assert_array_equal(model.means_, [[1.0], [11.0]])
+    np.testing.assert_array_equal(model.covariances_, [[[1.0]], [[1.0]]])
+    # log(1/2) - log(2 pi)/2 - (x - mu)^2 / 2, exactly.
+    ll = model.log_likelihood(np.array([[1.0], [6.0]]))
+    expected = np.log(0.5) - 0.5 * np.log(2 * np.pi) - 0.5 * np.array([[0.0, 100.0], [25.0, 25.0]])
+    np.testing.assert_allclose(ll, expected, rtol=1e-14)
+    np.testing.assert_array_equal(model.predict([[5.9], [6.1], [-3.0]]), [0, 1, 0])
+    # Equal posteriors on the boundary x = 6.
+    np.testing.assert_allclose(model.predict_proba([[6.0]]), [[0.5, 0.5]])
+    # With c = 3 the variances become 4.
+    model.set_params(c=3.0)
+    ll = model.log_likelihood(np.array([[3.0]]))
+    expected = np.log(0.5) - 0.5 * np.log(2 * np.pi * 4) - np.array([4.0, 64.0]) / 8
+    np.testing.assert_allclose(ll[0], expected, rtol=1e-14)
+
+
+def test_fitted_attributes(blobs):
+    X, y = blobs
+    model = GaussianGenerativeClassifier(c=0.5)
+    assert model.fit(X, y) is model
+    np.testing.assert_array_equal(model.classes_, [0, 1, 2])
+    assert model.n_features_in_ == 4
+    np.testing.assert_allclose(model.priors_, [0.3, 0.5, 0.2])
+    for j in range(3):
+        Xj = X[y == j]
+        np.testing.assert_allclose(model.means_[j], Xj.mean(axis=0))
+        np.testing.assert_allclose(model.covariances_[j], np.cov(Xj, rowvar=False, bias=True))
+        V, lam = model.eigenvectors_[j], model.eigenvalues_[j]
+        np.testing.assert_allclose(V @ np.diag(lam) @ V.T, model.covariances_[j], atol=1e-12)
+    assert model.covariances_.shape == (3, 4, 4)
+    assert model.eigenvalues_.shape == (3, 4)
+
+
+@pytest.mark.parametrize("c", [0.0, 0.3, 10.0, [0.1, 1.0, 5.0]])
+def test_log_likelihood_matches_scipy(blobs, c):
+    X, y = blobs
+    model = GaussianGenerativeClassifier(c=c).fit(X, y)
+    c_arr = np.broadcast_to(np.asarray(c, dtype=float), (3,))
+    expected = np.column_stack(
+        [
+            multivariate_normal(model.means_[j], model.covariances_[j] + c_arr[j] * np.eye(4)).logpdf(X)
+            + np.log(model.priors_[j])
+            for j in range(3)
+        ]
+    )
+    np.testing.assert_allclose(model.log_likelihood(X), expected, rtol=1e-9)
+
+
+def test_predict_proba_is_softmax_and_stable(blobs):
+    X, y = blobs
+    model = GaussianGenerativeClassifier(c=0.1).fit(X, y)
+    proba = model.predict_proba(X)
+    np.testing.assert_allclose(proba, softmax(model.log_likelihood(X), axis=1), rtol=1e-10)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    # Far from every class the densities underflow, the posteriors do not.
+    far = np.full((1, 4), 1e4)
+    with np.errstate(over="raise", divide="raise", invalid="raise"):
+        far_proba = model.predict_proba(far)
+    assert np.isfinite(far_proba).all() and np.isclose(far_proba.sum(), 1.0)
+    assert model.score(X, y) > 0.95
+    assert model.error_rate(X, y) == pytest.approx(1 - model.score(X, y))
+
+
+def test_string_labels(blobs):
+    X, y = blobs
+    names = np.array(["zero", "one", "two"])[y]
+    model = GaussianGenerativeClassifier(c=0.1).fit(X, names)
+    assert set(model.predict(X)) <= {"zero", "one", "two"}
+    np.testing.assert_array_equal(model.classes_, ["one", "two", "zero"])
+
+
+def test_changing_c_needs_no_refit(blobs):
+    X, y = blobs
+    model = GaussianGenerativeClassifier(c=0.1).fit(X, y)
+    vectors = model.eigenvectors_
+    before = model.log_likelihood(X)
+    model.set_params(c=100.0)
+    assert model.eigenvectors_ is vectors
+    fresh = GaussianGenerativeClassifier(c=100.0).fit(X, y)
+    np.testing.assert_allclose(model.log_likelihood(X), fresh.log_likelihood(X), rtol=1e-12)
+    assert not np.allclose(before, model.log_likelihood(X))
+
+
+def test_singular_covariance_raises_linalgerror():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 3))
+    X[:, 2] = 7.0  # a constant feature: zero variance in every class
+    y = np.repeat([0, 1], 20)
+    model = GaussianGenerativeClassifier(c=0.0).fit(X, y)
+    with pytest.raises(np.linalg.LinAlgError, match="singular"):
+        model.predict(X)
+    with pytest.raises(np.linalg.LinAlgError):
+        multivariate_normal(model.means_[0], model.covariances_[0])  # scipy agrees
+    with pytest.raises(np.linalg.LinAlgError):
+        model.sample(2, label=0)
+    model.set_params(c=1e-3)
+    assert model.predict(X).shape == (40,)
+
+
+def test_large_c_prior_decides(blobs):
+    X, y = blobs
+    model = GaussianGenerativeClassifier(c=1e12).fit(X, y)
+    np.testing.assert_array_equal(model.predict(X), 1)  # the most frequent class
+
+
+def test_sample(blobs):
+    X, y = blobs
+    model = GaussianGenerativeClassifier(c=0.2).fit(X, y)
+    S, labels = model.sample(4000, label=2, random_state=0)
+    assert S.shape == (4000, 4) and (labels == 2).all()
+    np.testing.assert_allclose(S.mean(axis=0), model.means_[2], atol=0.1)
+    np.testing.assert_allclose(np.cov(S, rowvar=False), model.covariances_[2] + 0.2 * np.eye(4), atol=0.15)
+    S2, _ = model.sample(4000, label=2, random_state=0)
+    np.testing.assert_array_equal(S, S2)
+    _, mixed = model.sample(5000, random_state=1)
+    np.testing.assert_allclose(np.bincount(mixed) / 5000, model.priors_, atol=0.03)
+    with pytest.raises(ValueError, match="'label' parameter must be one of \\[0, 1, 2\\] or None. Got 7"):
+        model.sample(1, label=7)
+    with pytest.raises(ValueError, match="'n_samples' parameter must be an integer >= 1. Got 0"):
+        model.sample(0)
+
+
+def test_functional_form_matches_estimator(blobs):
+    X, y = blobs
+    mu, sigma, pi = fit_generative_model(X, y, 0.5)
+    model = GaussianGenerativeClassifier(c=0.5).fit(X, y)
+    np.testing.assert_allclose(sigma - model.covariances_, np.broadcast_to(0.5 * np.eye(4), (3, 4, 4)), atol=1e-14)
+    np.testing.assert_array_equal(mu, model.means_)
+    np.testing.assert_array_equal(pi, model.priors_)
+    labels = predict(X, mu, sigma, pi)
+    assert labels.dtype.kind == "i"
+    np.testing.assert_array_equal(labels, model.predict(X))
+    _, sigma_pc, _ = fit_generative_model(X, y, [1.0, 2.0, 3.0])
+    np.testing.assert_allclose(np.diagonal(sigma_pc - model.covariances_, axis1=1, axis2=2), [[1.0] * 4, [2.0] * 4, [3.0] * 4])
+
+
+def test_functional_predict_raises_on_singular(blobs):
+    X, y = blobs
+    mu, sigma, pi = fit_generative_model(X, y, 0.0)
+    sigma[1, :, 3] = 0.0
+    sigma[1, 3, :] = 0.0
+    with pytest.raises(np.linalg.LinAlgError, match="sigma\\[1\\] is not positive definite"):
+        predict(X, mu, sigma, pi)
+
+
+def test_functional_form_needs_labels_0_to_k(blobs):
+    X, y = blobs
+    with pytest.raises(ValueError, match="labels 0..2.*Got labels \\[1, 2, 3\\]"):
+        fit_generative_model(X, y + 1, 1.0)
+
+
+# ---- bad input: every case raises a clear error naming the argument ----
+
+GOOD_X = np.arange(24, dtype=float).reshape(6, 4) ** 1.5
+GOOD_Y = np.array([0, 0, 1, 1, 2, 2])
+
+
+@pytest.mark.parametrize(
+    "X, y, exc, match",
+    [
+        (GOOD_X[0], GOOD_Y, ValueError, "'X' argument must be a 2-D array.*Got an array of shape \\(4,\\)"),
+        (GOOD_X[None], GOOD_Y, ValueError, "'X' argument must be a 2-D array.*shape \\(1, 6, 4\\)"),
+        (GOOD_X.astype(str), GOOD_Y, TypeError, "'X' argument must hold real numbers.*dtype <U"),
+        (np.where(GOOD_X > 90, np.nan, GOOD_X), GOOD_Y, ValueError, "'X' argument must hold finite values. Got 3 NaN"),
+        (np.where(GOOD_X > 90, np.inf, GOOD_X), GOOD_Y, ValueError, "Got 0 NaN and 3 infinite"),
+        (GOOD_X, GOOD_Y + 0.5, ValueError, "'y' argument must hold discrete class labels.*'continuous'"),
+        (GOOD_X, np.zeros(6), ValueError, "'y' argument must hold at least 2 classes. Got 1 class"),
+        (GOOD_X, GOOD_Y[:5], ValueError, "'X' and 'y' arguments must have the same number of samples. Got 6 rows in X and 5"),
+        (GOOD_X, np.array([0, 0, 1, 1, 1, 2]), ValueError, "at least 2 samples.*\\{'2': 1\\}"),
+        (GOOD_X, None, ValueError, "'y' argument must be an array of class labels"),
+    ],
+)
+def test_fit_bad_input(X, y, exc, match):
+    with pytest.raises(exc, match=match):
+        GaussianGenerativeClassifier(c=1.0).fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "c, exc, match",
+    [
+        (-1, ValueError, "'c' parameter must be a non-negative finite float. Got -1 instead"),
+        (float("nan"), ValueError, "'c' parameter must be a non-negative finite float. Got nan"),
+        (float("inf"), ValueError, "Got inf instead"),
+        ([1.0, 2.0], ValueError, "'c' parameter must be a non-negative float or an array of shape \\(3,\\).*Got an array of shape \\(2,\\)"),
+        ([1.0, -2.0, 3.0], ValueError, "'c' parameter must be non-negative and finite. Got -2.0"),
+        ("big", TypeError, "'c' parameter must be a non-negative float.*Got 'big'"),
+        (True, TypeError, "Got True instead"),
+    ],
+)
+def test_bad_c(c, exc, match):
+    with pytest.raises(exc, match=match):
+        GaussianGenerativeClassifier(c=c).fit(GOOD_X, GOOD_Y)
+    model = GaussianGenerativeClassifier(c=1.0).fit(GOOD_X, GOOD_Y)
+    model.set_params(c=c)
+    with pytest.raises(exc, match=match):
+        model.predict(GOOD_X)
+
+
+def test_predict_bad_input():
+    model = GaussianGenerativeClassifier(c=1.0)
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError, match="not fitted yet"):
+        model.predict(GOOD_X)
+    model.fit(GOOD_X, GOOD_Y)
+    with pytest.raises(ValueError, match="X has 3 features, but GaussianGenerativeClassifier is expecting 4"):
+        model.predict(GOOD_X[:, :3])
+    with pytest.raises(ValueError, match="'X' argument must hold finite values"):
+        model.predict_proba(np.full((2, 4), np.nan))
+    with pytest.raises(ValueError, match="'X' argument must be a 2-D array"):
+        model.log_likelihood(GOOD_X[0])
+
+
+def test_functional_predict_bad_shapes(blobs):
+    X, y = blobs
+    mu, sigma, pi = fit_generative_model(X, y, 1.0)
+    with pytest.raises(ValueError, match="'x' and 'mu' arguments must be 2-D with the same number of columns"):
+        predict(X[:, :3], mu, sigma, pi)
+    with pytest.raises(ValueError, match="'sigma' and 'pi' arguments must have shapes"):
+        predict(X, mu, sigma, pi[:2])
+
+
+# ---- the real data ----
+
+
+@pytest.mark.slow
+def test_mnist_chosen_c_and_test_error(mnist_selection, mnist_model, mnist_test):
+    Xt, yt = mnist_test
+    assert 1_000 <= mnist_selection.c <= 10_000
+    assert mnist_model.error_rate(Xt, yt) <= 0.045
+
+
+@pytest.mark.slow
+def test_mnist_small_and_huge_c(mnist_model, mnist_test):
+    Xt, yt = mnist_test
+    small = copy.copy(mnist_model).set_params(c=1.0)  # shares the fitted arrays, no refit
+    assert small.error_rate(Xt, yt) > 0.10
+    small.set_params(c=1e9)
+    pred = small.predict(Xt)
+    assert (pred == 1).all()
+    assert np.mean(pred != yt) == pytest.approx(0.8865, abs=1e-12)
+
+
+@pytest.mark.slow
+def test_mnist_unregularized_raises(mnist_model, mnist_test):
+    Xt, _ = mnist_test
+    model = copy.copy(mnist_model).set_params(c=0.0)
+    with pytest.raises(np.linalg.LinAlgError, match="singular"):
+        model.predict(Xt[:10])
+    with pytest.raises(np.linalg.LinAlgError):
+        multivariate_normal(mnist_model.means_[0], mnist_model.covariances_[0])
+
+
+@pytest.mark.slow
+def test_mnist_log_likelihood_matches_scipy(mnist_model, mnist_test):
+    Xt, _ = mnist_test
+    rng = np.random.default_rng(3)
+    sample = Xt[rng.choice(len(Xt), 25, replace=False)].astype(float)
+    c = mnist_model.c
+    expected = np.column_stack(
+        [
+            multivariate_normal(mnist_model.means_[j], mnist_model.covariances_[j] + c * np.eye(784)).logpdf(sample)
+            + np.log(mnist_model.priors_[j])
+            for j in range(10)
+        ]
+    )
+    np.testing.assert_allclose(mnist_model.log_likelihood(sample), expected, rtol=1e-9)
