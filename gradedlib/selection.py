@@ -58,7 +58,7 @@ class CSelection:
         Whether ``c`` holds one value per class.
     history : list of tuple
         Per-class search only: ``(sweep, class_label, c, validation_error)``
-        after each coordinate step.
+        after each coordinate step (``c`` is that class's value after the step).
     """
 
     c: float | np.ndarray
@@ -71,29 +71,66 @@ class CSelection:
     history: list = field(default_factory=list)
 
 
-def _grid_log_joint(model: GaussianGenerativeClassifier, X: np.ndarray, candidates: np.ndarray) -> np.ndarray:
-    """Return ``log pi_j + log N(x; mu_j, Sigma_j + c I)`` for every candidate.
+def _class_log_joint(model: GaussianGenerativeClassifier, X: np.ndarray, j: int, cs: np.ndarray) -> np.ndarray:
+    """Return ``log pi_j + log N(x; mu_j, Sigma_j + c I)`` for class ``j`` and every ``c`` in ``cs``.
 
-    Private kernel: ``model`` is fitted, ``X`` is validated float64.
+    Private kernel: ``model`` is fitted, ``X`` is validated float64. One
+    projection onto the eigenvectors, ``O(n d^2)``; then ``O(n d)`` per ``c``.
+
+    Returns
+    -------
+    log_joint : ndarray of shape (n_candidates, n_samples)
+
+    Raises
+    ------
+    numpy.linalg.LinAlgError
+        If some ``c`` leaves the regularized covariance singular.
+    """
+    n_features = model.n_features_in_
+    eig = model.eigenvalues_[j : j + 1]
+    shifted = np.vstack([_regularized_eigenvalues(eig, np.array([c]))[0] for c in cs])  # (n_c, d)
+    sq = _squared_projections(X, model.means_, model.eigenvectors_, j)  # (n, d)
+    mahalanobis = sq @ (1.0 / shifted).T  # (n, n_c)
+    log_dets = np.log(shifted).sum(axis=1)  # (n_c,)
+    return np.log(model.priors_[j]) - 0.5 * (n_features * _LOG_2PI + log_dets[:, None] + mahalanobis.T)
+
+
+def _grid_log_joint(model: GaussianGenerativeClassifier, X: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+    """Return the log joint of every class for every candidate (one ``c`` for all classes).
 
     Returns
     -------
     log_joint : ndarray of shape (n_candidates, n_samples, n_classes)
     """
-    n_classes, n_features = model.means_.shape
-    out = np.empty((candidates.size, X.shape[0], n_classes))
-    for j in range(n_classes):
-        # One check per candidate: raises LinAlgError for a singular one.
-        shifted = np.stack(
-            [_regularized_eigenvalues(model.eigenvalues_[j : j + 1], np.array([c]))[0] for c in candidates]
-        )  # (n_candidates, n_features)
-        sq = _squared_projections(X, model.means_, model.eigenvectors_, j)  # (n, d)
-        mahalanobis = sq @ (1.0 / shifted).T  # (n, n_candidates)
-        log_dets = np.log(shifted).sum(axis=1)  # (n_candidates,)
-        out[:, :, j] = (
-            np.log(model.priors_[j]) - 0.5 * (n_features * _LOG_2PI + log_dets[:, None] + mahalanobis.T)
-        )
-    return out
+    return np.stack([_class_log_joint(model, X, j, candidates) for j in range(model.classes_.size)], axis=2)
+
+
+def _column_errors(scores: np.ndarray, column: np.ndarray, j: int, y: np.ndarray) -> np.ndarray:
+    """Error rate when column ``j`` of ``scores`` is replaced by each row of ``column``.
+
+    Parameters
+    ----------
+    scores : ndarray of shape (n_samples, n_classes)
+    column : ndarray of shape (n_candidates, n_samples)
+    j : int
+    y : ndarray of shape (n_samples,), encoded labels
+
+    Returns
+    -------
+    errors : ndarray of shape (n_candidates,)
+    """
+    others = scores.copy()
+    others[:, j] = -np.inf
+    other_best = np.argmax(others, axis=1)
+    other_max = others[np.arange(others.shape[0]), other_best]
+    # argmax takes the first maximum: class j wins a tie only against later classes.
+    wins = np.where(other_best[None, :] < j, column > other_max[None, :], column >= other_max[None, :])
+    wrong = np.where(wins, y[None, :] != j, other_best[None, :] != y[None, :])
+    return wrong.mean(axis=1)
+
+
+# Multiplicative steps of the per-class search: c_j * 2**(k/16), k = -16..16.
+_PER_CLASS_FACTORS = 2.0 ** (np.arange(-16, 17) / 16)
 
 
 def _splits(X, y_encoded, folds, validation_size, random_state):
@@ -105,32 +142,6 @@ def _splits(X, y_encoded, folds, validation_size, random_state):
         return [(np.sort(train), np.sort(val))]
     cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=random_state)
     return list(cv.split(X, y_encoded))
-
-
-def _errors_for_indices(grids, y_vals, idx) -> float:
-    """Mean validation error when class ``j`` uses candidate ``idx[j]``."""
-    errs = []
-    for grid, y_val in zip(grids, y_vals):
-        scores = grid[idx, :, np.arange(idx.size)].T  # (n, n_classes)
-        errs.append(np.mean(np.argmax(scores, axis=1) != y_val))
-    return float(np.mean(errs))
-
-
-def _coordinate_errors(grids, y_vals, idx, j) -> np.ndarray:
-    """Mean validation error for every candidate of class ``j``, others fixed."""
-    n_candidates = grids[0].shape[0]
-    total = np.zeros(n_candidates)
-    for grid, y_val in zip(grids, y_vals):
-        n_classes = grid.shape[2]
-        scores = grid[idx, :, np.arange(n_classes)].T.copy()  # (n, n_classes)
-        scores[:, j] = -np.inf
-        other_best = np.argmax(scores, axis=1)
-        other_max = scores[np.arange(scores.shape[0]), other_best]
-        mine = grid[:, :, j]  # (n_candidates, n)
-        pred_is_j = mine > other_max[None, :]
-        wrong = np.where(pred_is_j, y_val[None, :] != j, other_best[None, :] != y_val[None, :])
-        total += wrong.mean(axis=1)
-    return total / len(grids)
 
 
 def choose_c(
@@ -163,11 +174,15 @@ def choose_c(
     validation_size : int, default=10000
         Size of the hold-out set when ``folds`` is ``None``.
     per_class : bool, default=False
-        Choose one ``c`` per class by coordinate descent: start from the best
-        single ``c``; then, class by class, set that class's ``c`` to the
-        candidate with the lowest validation error while the others stay
-        fixed (ties keep the current value), and sweep until nothing changes
-        or ``max_sweeps`` sweeps are done.
+        Choose one ``c`` per class by coordinate descent on the validation
+        error: start from the best single ``c`` of ``candidates``; then,
+        class by class, try ``c_j * 2**(k/16)`` for ``k = -16..16`` (factors
+        0.5 to 2) with the other classes fixed and keep the best (ties keep
+        the current value); sweep until a sweep changes nothing or
+        ``max_sweeps`` sweeps are done. The steps are fine because the
+        log-determinant makes the log-likelihood of a class very sensitive
+        to its own ``c``: on MNIST, a factor of 1.8 for one class alone
+        raises the validation error tenfold.
     random_state : int, default=0
         Seed of the split, for reproducible results.
     max_sweeps : int, default=5
@@ -210,11 +225,13 @@ def choose_c(
     max_sweeps = check_positive_int(max_sweeps, "max_sweeps")
 
     splits = _splits(X, y_encoded, folds, validation_size, random_state)
-    grids, y_vals = [], []
+    grids, y_vals, models = [], [], []
     for step, (train, val) in enumerate(splits, start=1):
         model = GaussianGenerativeClassifier(c=float(candidates[0])).fit(X[train], y_encoded[train])
         grids.append(_grid_log_joint(model, X[val], candidates))
         y_vals.append(y_encoded[val])
+        if per_class:
+            models.append(model)  # kept for the per-class search; freed otherwise
         if progress is not None:
             progress(step, len(splits), f"split {step}/{len(splits)}: scored {candidates.size} candidates")
 
@@ -234,27 +251,37 @@ def choose_c(
             per_class=False,
         )
 
-    idx = np.full(classes.size, best)
-    current = float(errors[best])
+    X_vals = [X[val] for _, val in splits]
+    scores = [grid[best].copy() for grid in grids]  # (n_val, n_classes) at the current c
+    c = np.full(classes.size, float(candidates[best]))
+    centre = _PER_CLASS_FACTORS.size // 2
     history = []
     for sweep in range(1, max_sweeps + 1):
         changed = False
         for j in range(classes.size):
-            errs = _coordinate_errors(grids, y_vals, idx, j)
+            local = c[j] * _PER_CLASS_FACTORS
+            columns = [_class_log_joint(m, Xv, j, local) for m, Xv in zip(models, X_vals)]
+            errs = np.mean(
+                [_column_errors(s, col, j, yv) for s, col, yv in zip(scores, columns, y_vals)], axis=0
+            )
             k = int(np.argmin(errs))
-            if errs[k] < errs[idx[j]]:
-                idx[j] = k
+            if errs[k] < errs[centre]:
+                c[j] = local[k]
+                for s, col in zip(scores, columns):
+                    s[:, j] = col[k]
                 changed = True
-            current = float(errs[idx[j]])
-            history.append((sweep, classes[j], float(candidates[idx[j]]), current))
+            history.append((sweep, classes[j], float(c[j]), float(errs[k] if errs[k] < errs[centre] else errs[centre])))
+        if progress is not None:
+            progress(sweep, max_sweeps, f"per-class sweep {sweep}: validation error {history[-1][3]:.4f}")
         if not changed:
             break
+    final = float(np.mean([np.mean(np.argmax(s, axis=1) != yv) for s, yv in zip(scores, y_vals)]))
     return CSelection(
-        c=candidates[idx].astype(np.float64),
+        c=c,
         candidates=candidates,
         errors=errors,
         fold_errors=fold_errors,
-        validation_error=_errors_for_indices(grids, y_vals, idx),
+        validation_error=final,
         classes=classes,
         per_class=True,
         history=history,

@@ -55,22 +55,47 @@ def test_kfold_errors_equal_brute_force(data):
     np.testing.assert_allclose(result.errors, per_fold.mean(axis=0), atol=1e-12)
 
 
-def test_per_class_search(data):
+@pytest.fixture(scope="module")
+def scales():
+    """Three overlapping 15-D classes with very different spreads and few samples."""
+    rng = np.random.default_rng(1)
+    X = np.vstack(
+        [
+            rng.normal(size=(40, 15)) * 0.5,
+            rng.normal(size=(40, 15)) * 2.0 + 0.6,
+            rng.normal(size=(40, 15)) * 1.0 - 0.6,
+        ]
+    )
+    return X, np.repeat([0, 1, 2], 40)
+
+
+def test_per_class_search(scales):
+    X, y = scales
+    grid = np.logspace(-2, 2, 9)
+    single = choose_c(X, y, grid, folds=4, random_state=0)
+    result = choose_c(X, y, grid, folds=4, random_state=0, per_class=True)
+    assert result.c.shape == (3,) and result.per_class
+    np.testing.assert_array_equal(result.errors, single.errors)
+    # Every value is the best single c times a power of 2**(1/16).
+    steps = np.log2(result.c / single.c) * 16
+    np.testing.assert_allclose(steps, np.round(steps), atol=1e-9)
+    # Here the classes differ in spread, and per-class c strictly helps on validation.
+    assert result.validation_error < single.validation_error
+    assert len(set(result.c.tolist())) > 1
+    # Its reported error is that of the chosen per-class c, recomputed by brute force.
+    cv = StratifiedKFold(4, shuffle=True, random_state=0)
+    brute = np.mean([brute_force_error(X, y, tr, va, result.c) for tr, va in cv.split(X, y)])
+    assert result.validation_error == pytest.approx(brute, abs=1e-12)
+    assert result.history[-1][3] == pytest.approx(result.validation_error)
+    again = choose_c(X, y, grid, folds=4, random_state=0, per_class=True)
+    np.testing.assert_array_equal(again.c, result.c)
+
+
+def test_per_class_never_worse_than_single(data):
     X, y = data
     single = choose_c(X, y, CANDIDATES, folds=3, random_state=1)
     result = choose_c(X, y, CANDIDATES, folds=3, random_state=1, per_class=True)
-    assert result.c.shape == (4,) and result.per_class
-    assert set(result.c.tolist()) <= set(CANDIDATES)
-    # Coordinate descent starts at the best single c and never gets worse.
     assert result.validation_error <= single.validation_error
-    np.testing.assert_array_equal(result.errors, single.errors)
-    # Its reported error is that of the chosen per-class c, recomputed by brute force.
-    cv = StratifiedKFold(3, shuffle=True, random_state=1)
-    brute = np.mean([brute_force_error(X, y, tr, va, result.c) for tr, va in cv.split(X, y)])
-    assert result.validation_error == pytest.approx(brute, abs=1e-12)
-    assert result.history and result.history[-1][3] == pytest.approx(result.validation_error)
-    again = choose_c(X, y, CANDIDATES, folds=3, random_state=1, per_class=True)
-    np.testing.assert_array_equal(again.c, result.c)
 
 
 def test_progress_callback(data):
@@ -78,6 +103,7 @@ def test_progress_callback(data):
     calls = []
     choose_c(X, y, CANDIDATES, folds=3, progress=lambda *args: calls.append(args))
     assert [c[:2] for c in calls] == [(1, 3), (2, 3), (3, 3)]
+    assert all(isinstance(c[2], str) for c in calls)
 
 
 def test_singular_candidate_raises():

@@ -1,0 +1,1 @@
+"""Helpers for grading the generative-mnist assignment with nbgrader."""
