@@ -13,6 +13,7 @@ then ``Sigma_j + c I = V_j diag(lambda_j + c) V_j^T`` for every ``c``, so a new
 from __future__ import annotations
 
 import numpy as np
+import scipy.linalg
 from scipy.sparse import issparse
 from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, ClassifierMixin
@@ -387,8 +388,6 @@ def predict(x, mu, sigma, pi):
     numpy.linalg.LinAlgError
         If some ``sigma[j]`` is not positive definite.
     """
-    import scipy.linalg
-
     x = np.asarray(x, dtype=np.float64)
     mu = np.asarray(mu, dtype=np.float64)
     sigma = np.asarray(sigma, dtype=np.float64)

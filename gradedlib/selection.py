@@ -14,7 +14,7 @@ import numpy as np
 from sklearn.model_selection import StratifiedKFold, train_test_split
 from sklearn.utils.validation import check_array
 
-from ._validation import check_c_candidates, check_labels, check_positive_int
+from ._validation import check_c_candidates, check_labels, check_positive_int, check_X
 from .model import (
     _LOG_2PI,
     GaussianGenerativeClassifier,
@@ -57,7 +57,7 @@ class CSelection:
     per_class : bool
         Whether ``c`` holds one value per class.
     history : list of tuple
-        Per-class search only: ``(sweep, class_label, c, validation_error)``
+        Per-class search only: ``(sweep, class_index, c, validation_error)``
         after each coordinate step (``c`` is that class's value after the step).
     """
 
@@ -144,6 +144,45 @@ def _splits(X, y_encoded, folds, validation_size, random_state):
     return list(cv.split(X, y_encoded))
 
 
+def _per_class_search(models, X_vals, y_vals, scores, c, max_sweeps, progress):
+    """Coordinate descent on per-class ``c`` (see :func:`choose_c`).
+
+    Private kernel. ``scores[f]`` of shape (n_val_f, n_classes) is the log
+    joint of split ``f`` at the starting ``c`` of shape (n_classes,).
+
+    Returns
+    -------
+    c : ndarray of shape (n_classes,)
+    validation_error : float
+    history : list of (sweep, class_index, c_j, validation_error)
+    """
+    scores = [s.copy() for s in scores]
+    c = c.copy()
+    centre = _PER_CLASS_FACTORS.size // 2
+    history = []
+    for sweep in range(1, max_sweeps + 1):
+        changed = False
+        for j in range(c.size):
+            local = c[j] * _PER_CLASS_FACTORS
+            columns = [_class_log_joint(m, Xv, j, local) for m, Xv in zip(models, X_vals)]
+            errs = np.mean([_column_errors(s, col, j, yv) for s, col, yv in zip(scores, columns, y_vals)], axis=0)
+            k = int(np.argmin(errs))
+            if errs[k] < errs[centre]:
+                c[j] = local[k]
+                for s, col in zip(scores, columns):
+                    s[:, j] = col[k]
+                changed = True
+            else:
+                k = centre
+            history.append((sweep, j, float(c[j]), float(errs[k])))
+        if progress is not None:
+            progress(sweep, max_sweeps, f"per-class sweep {sweep}: validation error {history[-1][3]:.4f}")
+        if not changed:
+            break
+    final = float(np.mean([np.mean(np.argmax(s, axis=1) != yv) for s, yv in zip(scores, y_vals)]))
+    return c, final, history
+
+
 def choose_c(
     X,
     y,
@@ -202,6 +241,7 @@ def choose_c(
     numpy.linalg.LinAlgError
         If a candidate leaves some regularized covariance singular (e.g. 0).
     """
+    check_X(X)
     X = check_array(X, dtype=np.float64, input_name="X")
     y = np.asarray(y)
     if y.ndim != 1 or y.shape[0] != X.shape[0]:
@@ -251,37 +291,21 @@ def choose_c(
             per_class=False,
         )
 
-    X_vals = [X[val] for _, val in splits]
-    scores = [grid[best].copy() for grid in grids]  # (n_val, n_classes) at the current c
-    c = np.full(classes.size, float(candidates[best]))
-    centre = _PER_CLASS_FACTORS.size // 2
-    history = []
-    for sweep in range(1, max_sweeps + 1):
-        changed = False
-        for j in range(classes.size):
-            local = c[j] * _PER_CLASS_FACTORS
-            columns = [_class_log_joint(m, Xv, j, local) for m, Xv in zip(models, X_vals)]
-            errs = np.mean(
-                [_column_errors(s, col, j, yv) for s, col, yv in zip(scores, columns, y_vals)], axis=0
-            )
-            k = int(np.argmin(errs))
-            if errs[k] < errs[centre]:
-                c[j] = local[k]
-                for s, col in zip(scores, columns):
-                    s[:, j] = col[k]
-                changed = True
-            history.append((sweep, classes[j], float(c[j]), float(errs[k] if errs[k] < errs[centre] else errs[centre])))
-        if progress is not None:
-            progress(sweep, max_sweeps, f"per-class sweep {sweep}: validation error {history[-1][3]:.4f}")
-        if not changed:
-            break
-    final = float(np.mean([np.mean(np.argmax(s, axis=1) != yv) for s, yv in zip(scores, y_vals)]))
+    c, final_error, history = _per_class_search(
+        models,
+        [X[val] for _, val in splits],
+        y_vals,
+        [grid[best] for grid in grids],
+        np.full(classes.size, float(candidates[best])),
+        max_sweeps,
+        progress,
+    )
     return CSelection(
         c=c,
         candidates=candidates,
         errors=errors,
         fold_errors=fold_errors,
-        validation_error=final,
+        validation_error=final_error,
         classes=classes,
         per_class=True,
         history=history,
