@@ -76,11 +76,13 @@ def test_argument_error_in_a_real_process_has_no_traceback():
     assert proc.stdout == ""
 
 
-def test_json_with_given_c(tiny_mnist, capsys):
-    assert main(["fit", "--c", "1000", "--json"]) == 0
+@pytest.mark.parametrize("deskew", [False, True])
+def test_json_with_given_c(tiny_mnist, capsys, deskew):
+    assert main(["fit", "--c", "1000", "--json"] + (["--deskew"] if deskew else [])) == 0
     out = capsys.readouterr()
     result = json.loads(out.out)
     assert RESULT_KEYS <= set(result)
+    assert result["deskew"] is deskew and ("deskew" in result["timings"]) is deskew
     assert result["c"] == 1000.0
     assert result["candidates"] is None and result["validation_errors"] is None
     cm = np.array(result["confusion_matrix"])

@@ -1,0 +1,84 @@
+"""Run real nbgrader on a temporary copy of the course."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parents[2]
+ASSIGNMENT = "gaussian_generative"
+NOTEBOOK = f"{ASSIGNMENT}.ipynb"
+SOLUTION = ROOT / "solutions" / ASSIGNMENT / NOTEBOOK
+RELEASE = ROOT / "exercises" / ASSIGNMENT / NOTEBOOK
+BIN = os.path.dirname(sys.executable)
+
+
+def make_course(directory: Path) -> Path:
+    """Copy what the instructor needs (config, plugins, solutions) into ``directory``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(ROOT / "nbgrader_config.py", directory / "nbgrader_config.py")
+    shutil.copytree(ROOT / "grading", directory / "grading", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "solutions", directory / "solutions", ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    return directory
+
+
+def nbgrader(course: Path, *args: str, timeout: float | None = None, check: bool = True) -> subprocess.CompletedProcess:
+    """Run ``nbgrader *args`` in ``course`` with the environment's bin/ first on PATH."""
+    env = dict(os.environ)
+    env["PATH"] = BIN + os.pathsep + env.get("PATH", "")
+    proc = subprocess.run(
+        [os.path.join(BIN, "nbgrader"), *args],
+        cwd=course, env=env, capture_output=True, text=True, timeout=timeout,
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(
+            f"nbgrader {' '.join(args)} failed with exit code {proc.returncode}:\n"
+            f"{proc.stdout[-4000:]}\n{proc.stderr[-8000:]}"
+        )
+    return proc
+
+
+def cells_by_id(nb) -> dict:
+    """Map nbgrader grade_id -> cell."""
+    return {c.metadata["nbgrader"]["grade_id"]: c for c in nb.cells if "nbgrader" in c.metadata}
+
+
+def build_submission(release_nb, solution_nb, submission):
+    """The release with the reference answers filled in, then ``submission.edits``."""
+    nb = nbformat.from_dict(release_nb)  # copy
+    if submission.untouched_release:
+        return nb
+    solution = cells_by_id(solution_nb)
+    for grade_id, cell in cells_by_id(nb).items():
+        meta = cell.metadata["nbgrader"]
+        if meta.get("solution"):
+            cell.source = solution[grade_id].source
+    cells = cells_by_id(nb)
+    for grade_id, edit in submission.edits.items():
+        base = solution[grade_id].source if grade_id not in cells or cells[grade_id].metadata["nbgrader"].get("solution") else cells[grade_id].source
+        cells[grade_id].source = edit(base)
+    return nb
+
+
+def autograded_scores(course: Path) -> dict:
+    """{student: {cell name: (auto_score, max_score)}} for the autograded test cells."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    out = {}
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        for student in gb.students:
+            try:
+                nb = gb.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, student.id)
+            except MissingEntry:
+                continue
+            out[student.id] = {
+                g.name: (g.auto_score, g.max_score)
+                for g in nb.grades
+                if g.cell_type == "code"
+            }
+    return out

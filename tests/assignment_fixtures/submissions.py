@@ -1,0 +1,280 @@
+"""Simulated student submissions of the ``gaussian_generative`` assignment.
+
+Each submission starts from the released notebook with every answer cell
+filled in from the reference solution, then changes a few answer cells (or a
+read-only test cell).  ``lost`` names the autograded test cells the change
+must cost; every other autograded cell must keep its full points.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+
+def replace(old: str, new: str) -> Callable[[str], str]:
+    """Edit: replace the one occurrence of ``old`` in the reference source."""
+
+    def edit(source: str) -> str:
+        count = source.count(old)
+        if count != 1:
+            raise ValueError(f"expected exactly one occurrence of {old!r} in the cell, found {count}")
+        return source.replace(old, new)
+
+    return edit
+
+
+def append(extra: str) -> Callable[[str], str]:
+    """Edit: add code at the end of the reference source (e.g. a redefinition)."""
+    return lambda source: source.rstrip() + "\n\n\n" + extra.strip() + "\n"
+
+
+def prepend(extra: str) -> Callable[[str], str]:
+    """Edit: add code at the start of the reference source."""
+    return lambda source: extra.strip() + "\n" + source
+
+
+def source(text: str) -> Callable[[str], str]:
+    """Edit: replace the whole cell source."""
+    return lambda _: text.strip() + "\n"
+
+
+@dataclass
+class Submission:
+    description: str
+    edits: dict = field(default_factory=dict)  # grade_id -> edit
+    lost: frozenset = frozenset()  # autograded cells that must score 0
+    untouched_release: bool = False  # submit the release as it is
+
+
+# The seed notebook's mistake: a grid of c from 1e-5 to 1 picks c = 1.
+SEED_GRID = replace(
+    "def choose_c(x, y, candidates=np.logspace(0, 6, 25), k=10):",
+    "def choose_c(x, y, candidates=np.array([1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0]), k=10):",
+)
+
+CALLS_REFERENCE_FIT = """
+import gradedlib
+
+
+def fit_generative_model(x, y):
+    c = gradedlib.choose_c(x, y).c
+    return gradedlib.fit_generative_model(x, y, c)
+"""
+
+CALLS_REFERENCE_PREDICT = """
+import gradedlib
+
+
+def predict(x, mu, sigma, pi):
+    return gradedlib.predict(x, mu, sigma, pi)
+"""
+
+CALLS_REFERENCE_PER_CLASS = """
+def fit_generative_model_per_class_c(x, y):
+    c = gradedlib.choose_c(x, y, per_class=True).c
+    mu, sigma, pi = gradedlib.fit_generative_model(x, y, c)
+    return mu, sigma, pi, c
+"""
+
+TEST_SET_FIT = """
+def fit_generative_model(x, y):
+    # c chosen on the test set (global test_data / test_labels): not allowed
+    candidates = np.logspace(0, 6, 25)
+    scores = validation_scores(x, y, test_data, candidates)
+    errors = np.mean(np.argmax(scores, axis=2) != test_labels, axis=1)
+    c = float(candidates[np.argmin(errors)])
+    pi, mu, cov = class_statistics(x, y)
+    return mu, cov + c * np.eye(cov.shape[1]), pi
+"""
+
+DICTS_FIT = """
+def fit_generative_model(x, y):
+    # like the seed notebook: dictionaries instead of arrays
+    c = choose_c(x, y)
+    pi, mu_array, cov = class_statistics(x, y)
+    mu = {j: mu_array[j] for j in range(10)}
+    sigma = {j: cov[j] + c * np.eye(cov.shape[1]) for j in range(10)}
+    return mu, sigma, pi
+"""
+
+SWALLOW_PREDICT = """
+def predict(x, mu, sigma, pi):
+    x = np.asarray(x, dtype=np.float64)
+    k, d = len(pi), x.shape[1]
+    scores = np.empty((x.shape[0], k))
+    for j in range(k):
+        try:
+            L = np.linalg.cholesky(sigma[j])
+        except np.linalg.LinAlgError:
+            # silently "repairs" a singular covariance: not allowed
+            L = np.linalg.cholesky(sigma[j] + 1e-3 * np.eye(d))
+        L_inv = np.linalg.solve(L, np.eye(d))
+        z = x @ L_inv.T - L_inv @ np.asarray(mu[j])
+        scores[:, j] = np.log(pi[j]) - np.sum(np.log(np.diag(L))) - 0.5 * np.einsum("ij,ij->i", z, z)
+    return np.argmax(scores, axis=1)
+"""
+
+# A correct solution unlike the reference: 3-fold cross-validation, covariances
+# dividing by n_j - 1 (np.cov), Cholesky factors with triangular solves.
+KFOLD_CHOLESKY_FIT = """
+import scipy.linalg
+
+
+def fit_generative_model(x, y):
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y)
+    candidates = np.logspace(2, 5, 13)
+    folds = np.array_split(np.random.default_rng(7).permutation(len(y)), 3)
+    wrong = np.zeros(len(candidates))
+    for f in range(3):
+        val = folds[f]
+        train = np.concatenate([folds[g] for g in range(3) if g != f])
+        scores = np.empty((len(candidates), len(val), 10))
+        for j in range(10):
+            xj = x[train][y[train] == j]
+            m = xj.mean(axis=0)
+            lam, V = np.linalg.eigh(np.cov(xj, rowvar=False))
+            lam = np.clip(lam, 0, None)
+            p = np.log(len(xj) / len(train))
+            sq = ((x[val] - m) @ V) ** 2
+            for i, c in enumerate(candidates):
+                scores[i, :, j] = p - 0.5 * (np.log(lam + c).sum() + sq @ (1 / (lam + c)))
+        wrong += np.sum(np.argmax(scores, axis=2) != y[val], axis=1)
+    c = candidates[np.argmin(wrong)]
+    mu = np.array([x[y == j].mean(axis=0) for j in range(10)])
+    sigma = np.array([np.cov(x[y == j], rowvar=False) + c * np.eye(x.shape[1]) for j in range(10)])
+    pi = np.bincount(y, minlength=10) / len(y)
+    return mu, sigma, pi
+"""
+
+KFOLD_CHOLESKY_PREDICT = """
+import scipy.linalg
+
+
+def predict(x, mu, sigma, pi):
+    x = np.asarray(x, dtype=np.float64)
+    scores = np.empty((len(x), len(pi)))
+    for j in range(len(pi)):
+        L = scipy.linalg.cholesky(sigma[j], lower=True)  # LinAlgError if singular
+        z = scipy.linalg.solve_triangular(L, (x - mu[j]).T, lower=True)
+        scores[:, j] = np.log(pi[j]) - np.log(np.diag(L)).sum() - 0.5 * (z * z).sum(axis=0)
+    return np.argmax(scores, axis=1)
+"""
+
+# A correct solution with scipy.stats.multivariate_normal and a hold-out
+# split from scikit-learn; its grid gives a different c (in the good range).
+SCIPY_FIT = """
+from scipy.stats import multivariate_normal
+from sklearn.model_selection import train_test_split
+
+
+def fit_generative_model(x, y):
+    x_tr, x_val, y_tr, y_val = train_test_split(x, y, test_size=0.2, random_state=1)
+    best_c, best_error = None, np.inf
+    for c in [1500.0, 6000.0]:
+        scores = np.column_stack([
+            np.log(np.mean(y_tr == j))
+            + multivariate_normal(x_tr[y_tr == j].mean(axis=0),
+                                  np.cov(x_tr[y_tr == j], rowvar=False, bias=True) + c * np.eye(784)).logpdf(x_val)
+            for j in range(10)
+        ])
+        error = np.mean(np.argmax(scores, axis=1) != y_val)
+        if error < best_error:
+            best_c, best_error = c, error
+    mu = np.array([x[y == j].mean(axis=0) for j in range(10)])
+    sigma = np.array([np.cov(x[y == j], rowvar=False, bias=True) + best_c * np.eye(784) for j in range(10)])
+    pi = np.array([np.mean(y == j) for j in range(10)])
+    return mu, sigma, pi
+"""
+
+SCIPY_PREDICT = """
+from scipy.stats import multivariate_normal
+
+
+def predict(x, mu, sigma, pi):
+    # multivariate_normal raises LinAlgError for a singular covariance
+    scores = np.column_stack([
+        np.log(pi[j]) + multivariate_normal(mu[j], sigma[j]).logpdf(x) for j in range(len(pi))
+    ])
+    return np.argmax(np.atleast_2d(scores), axis=1)
+"""
+
+SUBMISSIONS = {
+    "reference": Submission("the reference solution"),
+    "release": Submission("the release, untouched", untouched_release=True),
+    "seed_grid": Submission(
+        "c chosen from 1e-5..1 (the seed's grid): c = 1, test error about 16%",
+        {"fit_solution": SEED_GRID},
+        frozenset({"test_fit_test_error"}),
+    ),
+    "test_set_c": Submission(
+        "c chosen on the test set inside fit_generative_model",
+        {"fit_solution": append(TEST_SET_FIT)},
+        frozenset({"test_fit_no_test_set"}),
+    ),
+    "calls_reference": Submission(
+        "fit, predict and the per-class fit call gradedlib instead of own code",
+        {
+            "fit_solution": source(CALLS_REFERENCE_FIT),
+            "predict_solution": source(CALLS_REFERENCE_PREDICT),
+            "per_class_solution": source(CALLS_REFERENCE_PER_CLASS),
+        },
+        frozenset({
+            "test_fit_values", "test_fit_no_test_set", "test_predict_values",
+            "test_linalgerror_unregularized", "test_huge_c_values", "test_huge_c_predict",
+            "test_per_class_values",
+        }),
+    ),
+    "no_regularization": Submission(
+        "no regularization: sigma is the empirical covariance, c = 0",
+        {
+            "fit_solution": replace("sigma = cov + c * np.eye(cov.shape[1])", "sigma = cov"),
+            "chosen_c_solution": source("chosen_c = 0.0"),
+        },
+        # predict raises on the singular model, so the training errors and the
+        # misclassified digits cannot be computed either
+        frozenset({
+            "test_fit_shapes", "test_fit_values", "test_fit_test_error",
+            "test_misc_misclassified", "test_misc_training_errors",
+        }),
+    ),
+    "swallow_linalgerror": Submission(
+        "predict catches LinAlgError and adds regularization itself",
+        {"predict_solution": source(SWALLOW_PREDICT)},
+        frozenset({"test_linalgerror_unregularized"}),
+    ),
+    "dicts": Submission(
+        "mu and sigma returned as dicts (like the seed), not arrays",
+        {"fit_solution": append(DICTS_FIT)},
+        frozenset({"test_fit_shapes", "test_fit_values"}),
+    ),
+    "cell_raises": Submission(
+        "the Exercise 2 cell raises (a call with a missing argument)",
+        {"exercise2_code": replace("predict(test_data, mu, huge_sigma, pi)", "predict(test_data, mu, huge_sigma)")},
+        frozenset({"test_huge_c_values"}),
+    ),
+    "infinite_loop": Submission(
+        "the Exercise 1 cell never ends (a while loop without increment)",
+        {"exercise1_code": prepend("j = 0\nwhile j < 10:\n    n_j = np.sum(train_labels == j)")},
+        frozenset({"test_misc_singularity"}),
+    ),
+    "kernel_dies": Submission(
+        "the cell showing misclassified digits kills the kernel (os._exit)",
+        {"misclassified_solution": prepend("import os\nos._exit(1)")},
+        frozenset({"test_misc_misclassified"}),
+    ),
+    "edited_test_cell": Submission(
+        "seed grid, and the read-only test cell that catches it replaced by 'pass'",
+        {"fit_solution": SEED_GRID, "test_fit_test_error": source("pass")},
+        frozenset({"test_fit_test_error"}),
+    ),
+    "kfold_cholesky": Submission(
+        "correct alternative: 3-fold cross-validation, np.cov (n - 1), Cholesky",
+        {"fit_solution": append(KFOLD_CHOLESKY_FIT), "predict_solution": source(KFOLD_CHOLESKY_PREDICT)},
+    ),
+    "scipy_mvn": Submission(
+        "correct alternative: scipy multivariate_normal, sklearn hold-out, another c",
+        {"fit_solution": append(SCIPY_FIT), "predict_solution": source(SCIPY_PREDICT)},
+    ),
+}

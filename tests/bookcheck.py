@@ -1,0 +1,450 @@
+"""Check built HTML pages in headless Chromium, with no network.
+
+:func:`check_site` serves a directory of HTML on loopback, opens every page in
+headless Chromium through the DevTools protocol (``websocket-client``) and
+reports, per page:
+
+- console errors, uncaught JavaScript exceptions and failed resource loads;
+- requests to any host other than the loopback server (the book must work
+  offline, so nothing may come from a CDN);
+- images that did not load (``naturalWidth == 0``);
+- internal links whose page is missing, or whose ``#fragment`` names no
+  element of the target page;
+- matplotlib figures shown as their text form (``<Figure size ... with N
+  Axes>``) instead of as an image;
+- mathematics left unrendered: a Sphinx ``.math`` element without a MathJax
+  ``mjx-container``, a MathJax error, or raw ``\\(``, ``\\[`` or ``$$`` in the
+  visible text.
+
+It is test support code, used by ``tests/test_bookcheck.py`` (tiny fixture
+pages, each broken in one way) and ``tests/test_book.py`` (the real book).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import http.server
+import json
+import os
+import shutil
+import socketserver
+import subprocess
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from pathlib import Path
+
+import websocket  # websocket-client
+
+__all__ = ["PageReport", "check_site", "find_chromium", "html_pages"]
+
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-extensions",
+    "--disable-default-apps",
+    "--no-first-run",
+    "--no-default-browser-check",
+    "--mute-audio",
+    "--remote-debugging-port=0",
+]
+
+# Runs in the page after the load event: waits for MathJax and for the images,
+# then returns what it found. Kept free of any project-specific assumption
+# other than Sphinx's class "math" on math elements.
+_PAGE_PROBE = r"""
+(async () => {
+  const mj = window.MathJax;
+  if (mj && mj.startup && mj.startup.promise) { await mj.startup.promise; }
+  const images = Array.from(document.images);
+  for (const img of images) { img.loading = "eager"; }
+  await Promise.all(images.map((img) => img.decode().catch(() => null)));
+  if (document.fonts && document.fonts.ready) { await document.fonts.ready; }
+  const brokenImages = images
+    .filter((img) => !(img.complete && img.naturalWidth > 0))
+    .map((img) => img.getAttribute("src"));
+  const mathElements = Array.from(document.querySelectorAll(".math"));
+  const unrenderedMath = mathElements
+    .filter((el) => !el.querySelector("mjx-container"))
+    .map((el) => el.textContent.trim().slice(0, 80));
+  const mathErrors = Array.from(document.querySelectorAll("mjx-merror, .MathJax_Error"))
+    .map((el) => (el.getAttribute("data-mjx-error") || el.textContent).slice(0, 80));
+  const rawTex = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  const skip = "PRE,CODE,SCRIPT,STYLE,TEXTAREA,MJX-CONTAINER";
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    if (node.parentElement && node.parentElement.closest(skip.toLowerCase())) { continue; }
+    const text = node.nodeValue;
+    if (text.includes("\\(") || text.includes("\\[") || text.includes("$$")) {
+      rawTex.push(text.trim().slice(0, 80));
+    }
+  }
+  const figuresAsText = Array.from(document.querySelectorAll("pre"))
+    .map((el) => el.textContent)
+    .filter((text) => /<Figure size [0-9.]+x[0-9.]+ with \d+ Axes>/.test(text))
+    .map((text) => text.trim().slice(0, 80));
+  const links = Array.from(document.querySelectorAll("a[href]"))
+    .map((a) => a.href)
+    .filter((href) => href.startsWith(location.origin + "/"));
+  return {
+    brokenImages, unrenderedMath, mathErrors, rawTex, figuresAsText, links,
+    nMath: mathElements.length, nImages: images.length,
+    hasMathJax: Boolean(mj && mj.startup),
+  };
+})()
+"""
+
+
+@dataclass
+class PageReport:
+    """What the browser found on one page.
+
+    Attributes
+    ----------
+    page : str
+        Path of the page relative to the served root.
+    problems : list of str
+        One message per problem; empty when the page is clean.
+    n_math : int
+        Number of ``.math`` elements on the page.
+    n_images : int
+        Number of ``<img>`` elements on the page.
+    """
+
+    page: str
+    problems: list = field(default_factory=list)
+    n_math: int = 0
+    n_images: int = 0
+
+
+def find_chromium() -> str | None:
+    """Return the path of a Chromium executable on PATH, or ``None``."""
+    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+def html_pages(root) -> list[str]:
+    """Return the ``.html`` files under ``root`` (posix paths, sorted).
+
+    Sphinx's copies of static assets and sources (``_static``, ``_sources``,
+    ``_images``, ``_downloads``) are not pages and are left out.
+    """
+    root = Path(root)
+    skip = {"_static", "_sources", "_images", "_downloads"}
+    return sorted(
+        p.relative_to(root).as_posix()
+        for p in root.rglob("*.html")
+        if not skip.intersection(p.relative_to(root).parts[:-1])
+    )
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format, *args):  # noqa: A002 (signature of the base class)
+        pass
+
+
+@contextlib.contextmanager
+def _serve(root: Path):
+    """Serve ``root`` on 127.0.0.1 at a free port; yield the base URL."""
+    handler = functools.partial(_QuietHandler, directory=str(root))
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+class _Cdp:
+    """A minimal DevTools-protocol client over one page's websocket."""
+
+    def __init__(self, ws_url: str, timeout: float):
+        self._ws = websocket.create_connection(ws_url, timeout=timeout, suppress_origin=True)
+        self._next_id = 0
+        self.events: list[dict] = []
+
+    def close(self):
+        self._ws.close()
+
+    def call(self, method: str, timeout: float, **params):
+        """Send a command and return its result; events received meanwhile are kept."""
+        self._next_id += 1
+        msg_id = self._next_id
+        self._ws.send(json.dumps({"id": msg_id, "method": method, "params": params}))
+        deadline = time.monotonic() + timeout
+        while True:
+            message = self._receive(deadline, method)
+            if message.get("id") == msg_id:
+                if "error" in message:
+                    raise RuntimeError(f"DevTools command {method} failed: {message['error']}")
+                return message.get("result", {})
+            if "method" in message:
+                self.events.append(message)
+
+    def drain(self, seconds: float):
+        """Keep the events that arrive within ``seconds``."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            self._ws.settimeout(max(deadline - time.monotonic(), 0.01))
+            try:
+                message = json.loads(self._ws.recv())
+            except websocket.WebSocketTimeoutException:
+                break
+            if "method" in message:
+                self.events.append(message)
+
+    def _receive(self, deadline: float, waiting_for: str) -> dict:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError(f"Timed out waiting for DevTools {waiting_for}.")
+        self._ws.settimeout(remaining)
+        try:
+            return json.loads(self._ws.recv())
+        except websocket.WebSocketTimeoutException as exc:
+            raise TimeoutError(f"Timed out waiting for DevTools {waiting_for}.") from exc
+
+
+@contextlib.contextmanager
+def _chromium(executable: str, timeout: float):
+    """Start headless Chromium with a fresh profile; yield its DevTools HTTP base URL."""
+    with tempfile.TemporaryDirectory(prefix="bookcheck-chromium-") as profile:
+        proc = subprocess.Popen(
+            [executable, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "about:blank"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        try:
+            port_file = Path(profile) / "DevToolsActivePort"
+            deadline = time.monotonic() + timeout
+            while not (port_file.is_file() and port_file.read_text().strip()):
+                if proc.poll() is not None:
+                    err = proc.stderr.read().decode(errors="replace")[-2000:]
+                    raise RuntimeError(f"Chromium exited with code {proc.returncode} at startup: {err}")
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"Chromium did not open its DevTools port within {timeout} s.")
+                time.sleep(0.05)
+            port = int(port_file.read_text().split()[0])
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
+
+
+def _page_target(devtools: str, timeout: float) -> str:
+    """Return the websocket URL of a page target (creating one if needed)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with urllib.request.urlopen(f"{devtools}/json/list", timeout=timeout) as resp:
+            targets = json.load(resp)
+        pages = [t for t in targets if t.get("type") == "page" and t.get("webSocketDebuggerUrl")]
+        if pages:
+            return pages[0]["webSocketDebuggerUrl"]
+        if time.monotonic() > deadline:
+            request = urllib.request.Request(f"{devtools}/json/new?about:blank", method="PUT")
+            with urllib.request.urlopen(request, timeout=timeout) as resp:
+                return json.load(resp)["webSocketDebuggerUrl"]
+        time.sleep(0.1)
+
+
+class _Ids(HTMLParser):
+    """Collect the ``id`` and ``name`` attributes of an HTML document."""
+
+    def __init__(self):
+        super().__init__()
+        self.ids: set[str] = set()
+
+    def handle_starttag(self, tag, attrs):
+        for key, value in attrs:
+            if key in ("id", "name") and value:
+                self.ids.add(value)
+
+
+class _LinkChecker:
+    """Check same-origin links: the target exists, and so does its fragment."""
+
+    def __init__(self, timeout: float):
+        self._timeout = timeout
+        self._status: dict[str, tuple[bool, set[str] | None]] = {}
+
+    def _fetch(self, url: str) -> tuple[bool, set[str] | None]:
+        if url not in self._status:
+            try:
+                with urllib.request.urlopen(url, timeout=self._timeout) as resp:
+                    body = resp.read()
+                    is_html = resp.headers.get_content_type() == "text/html"
+                ids = None
+                if is_html:
+                    parser = _Ids()
+                    parser.feed(body.decode("utf-8", errors="replace"))
+                    ids = parser.ids
+                self._status[url] = (True, ids)
+            except urllib.error.HTTPError:
+                self._status[url] = (False, None)
+        return self._status[url]
+
+    def problems(self, href: str) -> list[str]:
+        url, _, fragment = href.partition("#")
+        ok, ids = self._fetch(url)
+        if not ok:
+            return [f"broken internal link: {href}"]
+        fragment = urllib.parse.unquote(fragment)
+        if fragment and ids is not None and fragment not in ids:
+            return [f"broken internal link (no element with id {fragment!r}): {href}"]
+        return []
+
+
+def _event_problems(events: list[dict], origin: str) -> list[str]:
+    """Translate DevTools events into problem messages."""
+    problems = []
+    for event in events:
+        method, params = event.get("method"), event.get("params", {})
+        if method == "Runtime.consoleAPICalled" and params.get("type") in ("error", "assert"):
+            text = " ".join(str(a.get("value", a.get("description", ""))) for a in params.get("args", []))
+            problems.append(f"console {params['type']}: {text[:300]}")
+        elif method == "Runtime.exceptionThrown":
+            details = params.get("exceptionDetails", {})
+            text = details.get("exception", {}).get("description") or details.get("text", "")
+            problems.append(f"uncaught exception: {text[:300]}")
+        elif method == "Log.entryAdded" and params.get("entry", {}).get("level") == "error":
+            entry = params["entry"]
+            problems.append(f"console error ({entry.get('source')}): {entry.get('text', '')[:200]} {entry.get('url', '')}")
+        elif method == "Network.requestWillBeSent":
+            url = params.get("request", {}).get("url", "")
+            scheme = urllib.parse.urlsplit(url).scheme
+            if scheme in ("http", "https", "ws", "wss") and not url.startswith(origin + "/"):
+                problems.append(f"request outside the book (needs network): {url}")
+        elif method == "Network.loadingFailed" and not params.get("canceled"):
+            problems.append(f"failed to load a resource: {params.get('errorText')} (request {params.get('requestId')})")
+    return problems
+
+
+def check_site(root, pages=None, *, chromium=None, timeout=60.0) -> list[PageReport]:
+    """Open pages of a static site in headless Chromium and report problems.
+
+    Parameters
+    ----------
+    root : str or Path
+        Directory served as the site root (e.g. ``_build/html``).
+    pages : list of str, default=None
+        Pages to open, relative to ``root``; ``None`` opens every page
+        (:func:`html_pages`).
+    chromium : str, default=None
+        Chromium executable; ``None`` uses :func:`find_chromium`.
+    timeout : float, default=60.0
+        Seconds allowed for Chromium to start and for each page to load.
+
+    Returns
+    -------
+    reports : list of PageReport
+        One per page, in the order of ``pages``.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"The 'root' argument must be a directory of HTML. Got {str(root)!r} instead.")
+    pages = html_pages(root) if pages is None else list(pages)
+    executable = chromium or find_chromium()
+    if executable is None:
+        raise FileNotFoundError("No Chromium executable on PATH (tried chromium, chromium-browser, google-chrome).")
+    reports = []
+    links = _LinkChecker(timeout)
+    with _serve(root) as origin, _chromium(executable, timeout) as devtools:
+        cdp = _Cdp(_page_target(devtools, timeout), timeout)
+        try:
+            for domain in ("Page", "Runtime", "Log", "Network"):
+                cdp.call(f"{domain}.enable", timeout)
+            for page in pages:
+                reports.append(_check_page(cdp, origin, page, links, timeout))
+        finally:
+            cdp.close()
+    return reports
+
+
+def _navigate(cdp: _Cdp, url: str, timeout: float) -> str | None:
+    """Load ``url`` in the tab; return an error text, or ``None`` once it has loaded.
+
+    Events recorded before the navigation are discarded, so the events kept
+    afterwards belong to this page only. Completion is checked in the page
+    itself (its URL and ``document.readyState``), not by a load event that
+    might belong to the previous page.
+    """
+    cdp.events.clear()
+    result = cdp.call("Page.navigate", timeout, url=url)
+    if result.get("errorText"):
+        return result["errorText"]
+    deadline = time.monotonic() + timeout
+    while True:
+        state = cdp.call(
+            "Runtime.evaluate", timeout, expression="document.readyState + ' ' + location.href", returnByValue=True
+        )["result"].get("value", "")
+        if state == f"complete {url}":
+            return None
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"Page {url} did not finish loading within {timeout} s (state {state!r}).")
+        time.sleep(0.05)
+
+
+def _check_page(cdp: _Cdp, origin: str, page: str, links: _LinkChecker, timeout: float) -> PageReport:
+    report = PageReport(page)
+    # A blank page between two checked pages, so no event of one leaks into the next.
+    _navigate(cdp, "about:blank", timeout)
+    cdp.drain(0.1)
+    url = f"{origin}/{urllib.parse.quote(page)}"
+    error = _navigate(cdp, url, timeout)
+    if error:
+        report.problems.append(f"navigation failed: {error}")
+        return report
+    probe = cdp.call(
+        "Runtime.evaluate", timeout, expression=_PAGE_PROBE, awaitPromise=True, returnByValue=True
+    )
+    if "exceptionDetails" in probe:
+        report.problems.append(f"page probe failed: {probe['exceptionDetails'].get('text')}")
+        return report
+    found = probe["result"]["value"]
+    cdp.drain(0.3)  # late console messages
+    report.n_math, report.n_images = found["nMath"], found["nImages"]
+    report.problems.extend(_event_problems(cdp.events, origin))
+    report.problems.extend(f"broken image: {src}" for src in found["brokenImages"])
+    if found["nMath"] and not found["hasMathJax"]:
+        report.problems.append(f"{found['nMath']} math elements but MathJax did not load")
+    report.problems.extend(f"unrendered math: {text}" for text in found["unrenderedMath"])
+    report.problems.extend(f"MathJax error: {text}" for text in found["mathErrors"])
+    report.problems.extend(f"raw TeX in text: {text}" for text in found["rawTex"])
+    report.problems.extend(f"figure shown as text, not as an image: {text}" for text in found["figuresAsText"])
+    for href in sorted(set(found["links"])):
+        report.problems.extend(links.problems(href))
+    return report
+
+
+if __name__ == "__main__":  # pragma: no cover - manual use: python tests/bookcheck.py _build/html
+    import sys
+
+    target = sys.argv[1] if len(sys.argv) > 1 else os.path.join("_build", "html")
+    bad = 0
+    for rep in check_site(target):
+        status = "ok" if not rep.problems else "FAIL"
+        print(f"{status:4} {rep.page}  (math {rep.n_math}, images {rep.n_images})")
+        for problem in rep.problems:
+            print(f"     - {problem}")
+        bad += bool(rep.problems)
+    sys.exit(1 if bad else 0)
