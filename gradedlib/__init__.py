@@ -15,6 +15,7 @@ under CC BY-SA 3.0.
 
 from .data import MNIST_ATTRIBUTION, load_mnist, read_idx
 from .model import GaussianGenerativeClassifier, fit_generative_model, predict
+from .preprocess import deskew
 from .selection import CSelection, choose_c
 
 __version__ = "0.1.0"
@@ -24,6 +25,7 @@ __all__ = [
     "CSelection",
     "GaussianGenerativeClassifier",
     "choose_c",
+    "deskew",
     "fit_generative_model",
     "load_mnist",
     "predict",

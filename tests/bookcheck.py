@@ -28,6 +28,7 @@ import http.server
 import json
 import os
 import shutil
+import signal
 import socketserver
 import subprocess
 import tempfile
@@ -42,7 +43,7 @@ from pathlib import Path
 
 import websocket  # websocket-client
 
-__all__ = ["PageReport", "check_site", "find_chromium", "html_pages"]
+__all__ = ["PageReport", "check_site", "chromium_for_tests", "find_chromium", "html_pages"]
 
 CHROMIUM_FLAGS = [
     "--headless",
@@ -136,6 +137,24 @@ def find_chromium() -> str | None:
     return None
 
 
+def chromium_for_tests() -> str:
+    """Return Chromium's path for a test; skip locally, fail in CI, when it is absent.
+
+    CI (environment variable ``CI`` set to ``true`` or ``1``) installs Chromium
+    (see ``.ci/run``), so a missing browser there is an error, not a reason to
+    skip the browser checks.
+    """
+    import pytest
+
+    executable = find_chromium()
+    if executable is None:
+        message = "Chromium is not installed (Debian: apt-get install chromium); the browser checks need it."
+        if os.environ.get("CI", "").strip().lower() in ("true", "1", "yes"):
+            pytest.fail(f"{message} CI must install it.")
+        pytest.skip(message)
+    return executable
+
+
 def html_pages(root) -> list[str]:
     """Return the ``.html`` files under ``root`` (posix paths, sorted).
 
@@ -224,11 +243,14 @@ class _Cdp:
 @contextlib.contextmanager
 def _chromium(executable: str, timeout: float):
     """Start headless Chromium with a fresh profile; yield its DevTools HTTP base URL."""
-    with tempfile.TemporaryDirectory(prefix="bookcheck-chromium-") as profile:
+    with tempfile.TemporaryDirectory(prefix="bookcheck-chromium-", ignore_cleanup_errors=True) as profile:
+        # Its own process group, so that the browser's helper processes can be
+        # ended together with it (by this group's id only).
         proc = subprocess.Popen(
             [executable, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "about:blank"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
+            start_new_session=True,
         )
         try:
             port_file = Path(profile) / "DevToolsActivePort"
@@ -243,12 +265,29 @@ def _chromium(executable: str, timeout: float):
             port = int(port_file.read_text().split()[0])
             yield f"http://127.0.0.1:{port}"
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
+            _end_process_group(proc)
+
+
+def _end_process_group(proc: subprocess.Popen) -> None:
+    """End the process group that ``proc`` leads (SIGTERM, then SIGKILL)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+    # Helpers of the group may outlive the leader by a moment.
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(proc.pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.05)
+    if proc.stderr is not None:
+        proc.stderr.close()
 
 
 def _page_target(devtools: str, timeout: float) -> str:
@@ -314,6 +353,27 @@ class _LinkChecker:
         return []
 
 
+class _Refresh(HTMLParser):
+    """Find the target of a ``<meta http-equiv="refresh">`` redirect."""
+
+    def __init__(self):
+        super().__init__()
+        self.target: str | None = None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "meta" and (attrs.get("http-equiv") or "").lower() == "refresh":
+            _, _, url = (attrs.get("content") or "").partition("url=")
+            self.target = url.strip() or None
+
+
+def _refresh_target(path: Path) -> str | None:
+    """Return the redirect target of an HTML file, or ``None`` if it is a page."""
+    parser = _Refresh()
+    parser.feed(path.read_text(encoding="utf-8", errors="replace"))
+    return parser.target
+
+
 def _event_problems(events: list[dict], origin: str) -> list[str]:
     """Translate DevTools events into problem messages."""
     problems = []
@@ -374,7 +434,14 @@ def check_site(root, pages=None, *, chromium=None, timeout=60.0) -> list[PageRep
             for domain in ("Page", "Runtime", "Log", "Network"):
                 cdp.call(f"{domain}.enable", timeout)
             for page in pages:
-                reports.append(_check_page(cdp, origin, page, links, timeout))
+                target = _refresh_target(root / page)
+                if target is None:
+                    reports.append(_check_page(cdp, origin, page, links, timeout))
+                else:
+                    # A redirect page (e.g. the book's top-level index.html):
+                    # only its target must exist.
+                    href = urllib.parse.urljoin(f"{origin}/{urllib.parse.quote(page)}", target)
+                    reports.append(PageReport(page, links.problems(href)))
         finally:
             cdp.close()
     return reports
@@ -399,6 +466,8 @@ def _navigate(cdp: _Cdp, url: str, timeout: float) -> str | None:
         )["result"].get("value", "")
         if state == f"complete {url}":
             return None
+        if url != "about:blank" and state.startswith("complete ") and state != "complete about:blank":
+            return f"the page redirected to {state.split(' ', 1)[1]}"
         if time.monotonic() > deadline:
             raise TimeoutError(f"Page {url} did not finish loading within {timeout} s (state {state!r}).")
         time.sleep(0.05)

@@ -1,0 +1,91 @@
+"""The browser checker fails on each kind of broken page (tiny fixture site).
+
+Every fixture page is broken in exactly one way, next to one page that is
+correct in every respect the checker looks at (rendered maths with the
+vendored MathJax, a loaded image, a link with a valid fragment), so the checker
+used by ``test_book.py`` is shown to be able to fail, and for the right reason.
+"""
+
+import shutil
+import struct
+import zlib
+from pathlib import Path
+
+import pytest
+
+from bookcheck import check_site, chromium_for_tests, html_pages
+
+# One Chromium session for the whole module: about ten seconds.
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parents[1]
+MATHJAX = REPO / "_vendor" / "mathjax"
+
+# Each page's body, and the substring expected in its (only) kind of problem.
+BROKEN = {
+    "console_error.html": ("<script>console.error('boom from the page')</script>", "console error: boom from the page"),
+    "exception.html": ("<script>thisFunctionDoesNotExist()</script>", "uncaught exception: ReferenceError"),
+    "broken_image.html": ('<img src="missing.png" alt="missing">', "broken image: missing.png"),
+    "broken_link.html": ('<a href="nowhere.html">nowhere</a>', "broken internal link: "),
+    "broken_anchor.html": ('<a href="good.html#no-such-id">anchor</a>', "no element with id 'no-such-id'"),
+    "unrendered_math.html": (r'<span class="math notranslate nohighlight">\(x^2\)</span>', "MathJax did not load"),
+    "math_error.html": (r'<span class="math notranslate nohighlight">\(x^{1}^{2}\)</span>', "MathJax error: Double exponent"),
+    "external.html": ('<script src="http://192.0.2.1/cdn/lib.js"></script>', "request outside the book"),
+    "figure_text.html": ("<pre>&lt;Figure size 640x480 with 1 Axes&gt;</pre>", "figure shown as text"),
+}
+
+
+def _png_1x1() -> bytes:
+    """A valid 1x1 grey PNG."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\x00\x80")) + chunk(b"IEND", b"")
+
+
+def _page(body: str, mathjax: bool = False) -> str:
+    head = '<link rel="icon" href="dot.png">'
+    if mathjax:
+        head += '<script defer src="mathjax/tex-chtml.js"></script>'
+    return f"<!DOCTYPE html><html><head><meta charset='utf-8'>{head}<title>t</title></head><body>{body}</body></html>"
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory):
+    chromium = chromium_for_tests()
+    site = tmp_path_factory.mktemp("site")
+    shutil.copytree(MATHJAX, site / "mathjax")
+    (site / "dot.png").write_bytes(_png_1x1())
+    good = (
+        r'<p>Inline <span class="math notranslate nohighlight">\(\mu_j + cI\)</span>.</p>'
+        r'<div class="math notranslate nohighlight">\[\log N(x; \mu, \Sigma) = -\frac{d}{2}\log(2\pi)\]</div>'
+        '<img src="dot.png" alt="dot"><a href="other.html#target">other</a>'
+    )
+    (site / "good.html").write_text(_page(good, mathjax=True))
+    (site / "other.html").write_text(_page('<h1 id="target">Target</h1><a href="good.html">back</a>'))
+    for name, (body, _) in BROKEN.items():
+        (site / name).write_text(_page(body, mathjax=name == "math_error.html"))
+    assert set(html_pages(site)) == {"good.html", "other.html", *BROKEN}
+    return {r.page: r for r in check_site(site, chromium=chromium, timeout=60)}
+
+
+def test_correct_pages_pass(reports):
+    assert reports["good.html"].problems == []
+    assert reports["good.html"].n_math == 2
+    assert reports["good.html"].n_images == 1
+    assert reports["other.html"].problems == []
+
+
+@pytest.mark.parametrize("page", sorted(BROKEN))
+def test_each_broken_page_fails_for_its_reason(reports, page):
+    problems = reports[page].problems
+    expected = BROKEN[page][1]
+    assert problems, f"{page}: the checker found nothing wrong"
+    assert any(expected in p for p in problems), f"{page}: expected a problem containing {expected!r}, got {problems}"
+
+
+def test_missing_root_is_an_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="'root' argument"):
+        check_site(tmp_path / "no-such-dir", chromium="chromium")
