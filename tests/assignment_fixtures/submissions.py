@@ -271,7 +271,14 @@ SUBMISSIONS = {
     ),
     "kfold_cholesky": Submission(
         "correct alternative: 3-fold cross-validation, np.cov (n - 1), Cholesky",
-        {"fit_solution": append(KFOLD_CHOLESKY_FIT), "predict_solution": source(KFOLD_CHOLESKY_PREDICT)},
+        {
+            "fit_solution": append(KFOLD_CHOLESKY_FIT),
+            "predict_solution": source(KFOLD_CHOLESKY_PREDICT),
+            # this student's covariances divide by n_j - 1, so c is read off with ddof=1
+            "chosen_c_solution": source(
+                "chosen_c = float(np.mean(np.diagonal(sigma[0]) - train_data[train_labels == 0].var(axis=0, ddof=1)))"
+            ),
+        },
     ),
     "scipy_mvn": Submission(
         "correct alternative: scipy multivariate_normal, sklearn hold-out, another c",
