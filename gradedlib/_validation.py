@@ -11,8 +11,20 @@ import numbers
 import numpy as np
 from scipy.sparse import issparse
 from sklearn.utils.multiclass import type_of_target
+from sklearn.utils.validation import check_array
 
-__all__ = ["check_c", "check_labels", "check_c_candidates", "check_positive_int", "check_X"]
+__all__ = [
+    "check_c",
+    "check_c_candidates",
+    "check_c_grid",
+    "check_choice",
+    "check_float_dtype",
+    "check_fraction",
+    "check_labels",
+    "check_positive_int",
+    "check_X",
+    "check_X_y",
+]
 
 
 def check_X(X, name: str = "X") -> None:
@@ -152,3 +164,84 @@ def check_labels(y, min_per_class: int = 2) -> tuple[np.ndarray, np.ndarray]:
             f"a covariance. Got fewer for these classes (label: count): {small}."
         )
     return classes, y_encoded
+
+
+def check_X_y(X, y) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Validate training data outside an estimator; return ``(X, y, classes, y_encoded)``.
+
+    ``X`` becomes a float64 array of shape (n_samples, n_features); ``y`` must
+    be 1-D with one label per row of ``X`` (see :func:`check_labels`).
+    """
+    check_X(X)
+    X = check_array(X, dtype=np.float64, input_name="X")
+    y = np.asarray(y)
+    if y.ndim != 1 or y.shape[0] != X.shape[0]:
+        raise ValueError(
+            f"The 'y' argument must be 1-D with one label per row of X ({X.shape[0]}). "
+            f"Got shape {y.shape} instead."
+        )
+    classes, y_encoded = check_labels(y)
+    return X, y, classes, y_encoded
+
+
+def check_choice(value, name: str, options) -> str:
+    """Return ``value`` if it is one of the strings ``options``."""
+    if not isinstance(value, str) or value not in options:
+        raise ValueError(
+            f"The '{name}' parameter must be one of {', '.join(repr(o) for o in options)}. "
+            f"Got {value!r} instead."
+        )
+    return value
+
+
+def check_fraction(value, name: str) -> float:
+    """Return ``value`` as a float in [0, 1]."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"The '{name}' parameter must be a float in [0, 1]. Got {value!r} instead.")
+    if not 0.0 <= float(value) <= 1.0:
+        raise ValueError(f"The '{name}' parameter must be a float in [0, 1]. Got {value!r} instead.")
+    return float(value)
+
+
+def check_float_dtype(dtype, name: str = "dtype") -> np.dtype:
+    """Return ``dtype`` as ``np.dtype('float64')`` or ``np.dtype('float32')``."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        dt = None
+    if dt not in (np.dtype(np.float64), np.dtype(np.float32)):
+        raise ValueError(
+            f"The '{name}' parameter must be numpy.float64 or numpy.float32. Got {dtype!r} instead."
+        )
+    return dt
+
+
+def check_c_grid(candidates, n_classes: int, name: str = "candidates") -> np.ndarray:
+    """Return candidate values of ``c`` as an array of shape (n_candidates, n_classes).
+
+    A 1-D sequence gives one ``c`` shared by all classes per candidate; a 2-D
+    array of shape (n_candidates, n_classes) one value per class per candidate.
+    """
+    try:
+        ndim = np.asarray(candidates).ndim
+    except (TypeError, ValueError):
+        ndim = 1  # ragged: check_c_candidates names the problem
+    if ndim == 2:
+        try:
+            grid = np.asarray(candidates, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(
+                f"The '{name}' parameter must hold non-negative floats. Got {candidates!r} instead."
+            ) from exc
+        if grid.shape[1] != n_classes or grid.shape[0] == 0:
+            raise ValueError(
+                f"The '{name}' parameter must be 1-D or of shape (n_candidates, {n_classes}). "
+                f"Got an array of shape {grid.shape} instead."
+            )
+        if not np.all(np.isfinite(grid)) or np.any(grid < 0):
+            raise ValueError(
+                f"The '{name}' parameter must hold non-negative finite floats. Got {grid.tolist()!r} instead."
+            )
+        return grid
+    values = check_c_candidates(candidates, name)
+    return np.repeat(values[:, None], n_classes, axis=1)

@@ -3,7 +3,9 @@
 :func:`choose_c` holds out part of the training data (or uses k-fold
 cross-validation), fits the model once per split, and scores every candidate
 ``c`` from one eigendecomposition per class: a new ``c`` costs ``O(n d)`` per
-class, not a new ``O(d^3)`` factorisation.
+class, not a new ``O(d^3)`` factorisation: all candidates are scored by one
+call of :meth:`GaussianGenerativeClassifier.joint_log_proba_path`, the same
+density kernel (:mod:`gradedlib.density`) that ``predict`` uses.
 """
 
 from __future__ import annotations
@@ -12,15 +14,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from sklearn.model_selection import StratifiedKFold, train_test_split
-from sklearn.utils.validation import check_array
 
-from ._validation import check_c_candidates, check_labels, check_positive_int, check_X
-from .model import (
-    _LOG_2PI,
-    GaussianGenerativeClassifier,
-    _regularized_eigenvalues,
-    _squared_projections,
-)
+from ._validation import check_c_candidates, check_positive_int, check_X_y
+from .model import GaussianGenerativeClassifier
 
 __all__ = ["CSelection", "choose_c", "default_candidates"]
 
@@ -69,40 +65,6 @@ class CSelection:
     classes: np.ndarray
     per_class: bool
     history: list = field(default_factory=list)
-
-
-def _class_log_joint(model: GaussianGenerativeClassifier, X: np.ndarray, j: int, cs: np.ndarray) -> np.ndarray:
-    """Return ``log pi_j + log N(x; mu_j, Sigma_j + c I)`` for class ``j`` and every ``c`` in ``cs``.
-
-    Private kernel: ``model`` is fitted, ``X`` is validated float64. One
-    projection onto the eigenvectors, ``O(n d^2)``; then ``O(n d)`` per ``c``.
-
-    Returns
-    -------
-    log_joint : ndarray of shape (n_candidates, n_samples)
-
-    Raises
-    ------
-    numpy.linalg.LinAlgError
-        If some ``c`` leaves the regularized covariance singular.
-    """
-    n_features = model.n_features_in_
-    eig = model.eigenvalues_[j : j + 1]
-    shifted = np.vstack([_regularized_eigenvalues(eig, np.array([c]))[0] for c in cs])  # (n_c, d)
-    sq = _squared_projections(X, model.means_, model.eigenvectors_, j)  # (n, d)
-    mahalanobis = sq @ (1.0 / shifted).T  # (n, n_c)
-    log_dets = np.log(shifted).sum(axis=1)  # (n_c,)
-    return np.log(model.priors_[j]) - 0.5 * (n_features * _LOG_2PI + log_dets[:, None] + mahalanobis.T)
-
-
-def _grid_log_joint(model: GaussianGenerativeClassifier, X: np.ndarray, candidates: np.ndarray) -> np.ndarray:
-    """Return the log joint of every class for every candidate (one ``c`` for all classes).
-
-    Returns
-    -------
-    log_joint : ndarray of shape (n_candidates, n_samples, n_classes)
-    """
-    return np.stack([_class_log_joint(model, X, j, candidates) for j in range(model.classes_.size)], axis=2)
 
 
 def _column_errors(scores: np.ndarray, column: np.ndarray, j: int, y: np.ndarray) -> np.ndarray:
@@ -164,7 +126,7 @@ def _per_class_search(models, X_vals, y_vals, scores, c, max_sweeps, progress):
         changed = False
         for j in range(c.size):
             local = c[j] * _PER_CLASS_FACTORS
-            columns = [_class_log_joint(m, Xv, j, local) for m, Xv in zip(models, X_vals)]
+            columns = [m.joint_log_proba_path(Xv, local, classes=[j])[:, :, 0] for m, Xv in zip(models, X_vals)]
             errs = np.mean([_column_errors(s, col, j, yv) for s, col, yv in zip(scores, columns, y_vals)], axis=0)
             k = int(np.argmin(errs))
             if errs[k] < errs[centre]:
@@ -241,15 +203,7 @@ def choose_c(
     numpy.linalg.LinAlgError
         If a candidate leaves some regularized covariance singular (e.g. 0).
     """
-    check_X(X)
-    X = check_array(X, dtype=np.float64, input_name="X")
-    y = np.asarray(y)
-    if y.ndim != 1 or y.shape[0] != X.shape[0]:
-        raise ValueError(
-            f"The 'y' argument must be 1-D with one label per row of X ({X.shape[0]}). "
-            f"Got shape {y.shape} instead."
-        )
-    classes, y_encoded = check_labels(y)
+    X, y, classes, y_encoded = check_X_y(X, y)
     candidates = default_candidates() if candidates is None else check_c_candidates(candidates)
     if folds is not None:
         folds = check_positive_int(folds, "folds", minimum=2)
@@ -268,7 +222,7 @@ def choose_c(
     grids, y_vals, models = [], [], []
     for step, (train, val) in enumerate(splits, start=1):
         model = GaussianGenerativeClassifier(c=float(candidates[0])).fit(X[train], y_encoded[train])
-        grids.append(_grid_log_joint(model, X[val], candidates))
+        grids.append(model.joint_log_proba_path(X[val], candidates))  # (n_candidates, n_val, n_classes)
         y_vals.append(y_encoded[val])
         if per_class:
             models.append(model)  # kept for the per-class search; freed otherwise

@@ -112,10 +112,11 @@ def test_string_labels(blobs):
 def test_changing_c_needs_no_refit(blobs):
     X, y = blobs
     model = GaussianGenerativeClassifier(c=0.1).fit(X, y)
-    vectors = model.eigenvectors_
+    bases = model.bases_
+    vectors = [b.vectors for b in bases]
     before = model.log_likelihood(X)
     model.set_params(c=100.0)
-    assert model.eigenvectors_ is vectors
+    assert model.bases_ is bases and all(b.vectors is v for b, v in zip(model.bases_, vectors))
     fresh = GaussianGenerativeClassifier(c=100.0).fit(X, y)
     np.testing.assert_allclose(model.log_likelihood(X), fresh.log_likelihood(X), rtol=1e-12)
     assert not np.allclose(before, model.log_likelihood(X))

@@ -1,0 +1,285 @@
+"""The one home of the Gaussian log-density of gradedlib.
+
+Every class ``j`` of every covariance model of :mod:`gradedlib.model` is a
+Gaussian whose regularized covariance has the eigendecomposition
+
+    a_j Sigma_j + c_j I = V_j diag(a_j lambda_j + c_j) V_j^T,
+
+where ``Sigma_j`` is the (unregularized) class covariance, ``a_j`` a scale
+(1, or ``1 - rho_j`` for convex shrinkage) and ``c_j >= 0`` the
+regularization. This module scores
+
+    log pi_j + log N(x; mu_j, a_j Sigma_j + c_j I)
+
+for many values of ``c`` at once, from one projection per class.
+
+The null space
+--------------
+On MNIST about 200 eigenvalues per class are exactly zero: the pixels that are
+constant in that class (always-zero borders). A class is therefore stored as
+an :class:`Eigenbasis`: the ``rows`` (pixels) where it varies, the
+eigenvalues ``values`` of its covariance restricted to those pixels and the
+eigenvectors ``vectors`` (or ``None`` for axis-aligned, diagonal models). In
+every direction outside the *range* (the eigenvectors of positive
+eigenvalues), the regularized variance is just ``c``, so
+
+    (x - mu)^T (a Sigma + c I)^{-1} (x - mu)
+        = sum_range z_i^2 / (a lambda_i + c) + (||x - mu||^2 - sum_range z_i^2) / c,
+
+with ``z = V_range^T (x_rows - mu_rows)``: the projection is a GEMM of
+``n x |rows| x |range|`` instead of ``n x d x d`` (about 600 x 600 instead of
+784 x 784 on MNIST, 0.6 of the flops), and the null-space part needs no
+projection at all. The pixels outside ``rows`` contribute
+``||x_N - mu_N||^2 / c`` exactly, with no cancellation.
+
+Precision
+---------
+The projection, the only ``O(n d^2)`` step, runs in float64 by default or in
+float32 when asked (``dtype=np.float32``); log-determinants, priors and the
+sums over classes stay in float64.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+__all__ = [
+    "Eigenbasis",
+    "covariance_matrix",
+    "eigenbasis",
+    "full_eigenvectors",
+    "singular_eigenvalues",
+    "spectrum",
+]
+
+_LOG_2PI = np.log(2.0 * np.pi)
+
+# Rows of X per block: the block and its projections stay in the CPU caches.
+_CHUNK = 2048
+
+
+class Eigenbasis(NamedTuple):
+    """One class covariance in factored form, ``Sigma = V diag(values) V^T``.
+
+    Attributes
+    ----------
+    rows : ndarray of shape (n_rows,), dtype intp
+        Features (pixels) where the covariance has a non-zero row; every other
+        feature is a null-space direction (eigenvalue exactly 0).
+    values : ndarray of shape (n_rows,)
+        Eigenvalues of the covariance restricted to ``rows``, each ``> 0`` or
+        exactly ``0`` (roundoff below ``n_features * eps * max`` is set to 0).
+    vectors : ndarray of shape (n_rows, n_rows) or None
+        Orthonormal eigenvectors (columns, in the order of ``values``) over
+        ``rows``; ``None`` means the identity (an axis-aligned, diagonal
+        covariance).
+    """
+
+    rows: np.ndarray
+    values: np.ndarray
+    vectors: np.ndarray | None
+
+
+def eigenbasis(covariance: np.ndarray) -> Eigenbasis:
+    """Factorise one covariance matrix into an :class:`Eigenbasis`.
+
+    Features with a zero diagonal entry (zero variance) are split off exactly:
+    for a positive semi-definite matrix their whole row and column are zero.
+    The rest is factorised with one ``eigh``; eigenvalues at or below
+    ``n_features * eps * max(eigenvalues)`` (the roundoff of ``eigh``) are set
+    to exactly 0.
+
+    Parameters
+    ----------
+    covariance : ndarray of shape (n_features, n_features)
+        Symmetric positive semi-definite.
+
+    Returns
+    -------
+    basis : Eigenbasis
+    """
+    rows = np.flatnonzero(np.diagonal(covariance) > 0)
+    sub = covariance[np.ix_(rows, rows)]
+    values, vectors = np.linalg.eigh(sub)
+    if values.size:
+        tol = covariance.shape[0] * np.finfo(np.float64).eps * max(float(values[-1]), 0.0)
+        values[values <= tol] = 0.0
+    return Eigenbasis(rows, values, vectors)
+
+
+def spectrum(basis: Eigenbasis, n_features: int) -> np.ndarray:
+    """Return all ``n_features`` eigenvalues of the covariance, ascending.
+
+    Parameters
+    ----------
+    basis : Eigenbasis
+    n_features : int
+
+    Returns
+    -------
+    eigenvalues : ndarray of shape (n_features,)
+    """
+    out = np.zeros(n_features)
+    out[n_features - basis.values.size :] = np.sort(basis.values)
+    return out
+
+
+def full_eigenvectors(basis: Eigenbasis, n_features: int) -> np.ndarray:
+    """Return the ``(n_features, n_features)`` eigenvectors matching :func:`spectrum`.
+
+    The null-space features come first (as unit vectors), then the columns of
+    ``basis.vectors`` embedded at ``basis.rows``, in ascending eigenvalue order.
+
+    Returns
+    -------
+    vectors : ndarray of shape (n_features, n_features)
+    """
+    d = n_features
+    out = np.zeros((d, d))
+    null_rows = np.setdiff1d(np.arange(d), basis.rows, assume_unique=True)
+    out[null_rows, np.arange(null_rows.size)] = 1.0
+    order = np.argsort(basis.values, kind="stable")
+    cols = np.arange(null_rows.size, d)
+    if basis.vectors is None:
+        out[basis.rows[order], cols] = 1.0
+    else:
+        out[np.ix_(basis.rows, cols)] = basis.vectors[:, order]
+    return out
+
+
+def covariance_matrix(basis: Eigenbasis, n_features: int) -> np.ndarray:
+    """Return ``V diag(values) V^T`` as a dense ``(n_features, n_features)`` matrix."""
+    out = np.zeros((n_features, n_features))
+    if basis.vectors is None:
+        out[basis.rows, basis.rows] = basis.values
+    else:
+        out[np.ix_(basis.rows, basis.rows)] = (basis.vectors * basis.values) @ basis.vectors.T
+    return out
+
+
+def singular_eigenvalues(bases, scale: np.ndarray, c: np.ndarray, n_features: int) -> None:
+    """Raise ``LinAlgError`` if some regularized covariance is singular.
+
+    The regularized eigenvalues are ``scale_j * values + c_j`` on the rows and
+    ``c_j`` in the null space; any at or below ``1e6 * eps * max`` counts as
+    zero, the criterion of ``scipy.stats.multivariate_normal``.
+
+    Parameters
+    ----------
+    bases : sequence of Eigenbasis, length n_classes
+    scale : ndarray of shape (n_classes,)
+    c : ndarray of shape (n_candidates, n_classes)
+    n_features : int
+
+    Raises
+    ------
+    numpy.linalg.LinAlgError
+        Naming the class indices, the number of zero eigenvalues and ``c``.
+    """
+    factor = 1e6 * np.finfo(np.float64).eps
+    bad = {}
+    for row in c:
+        for j, basis in enumerate(bases):
+            shifted = scale[j] * basis.values + row[j]
+            n_null = n_features - basis.values.size
+            top = max(float(shifted.max(initial=0.0)), float(row[j]))
+            zeros = int(np.sum(shifted <= factor * top)) + (n_null if row[j] <= factor * top else 0)
+            if zeros:
+                bad[j] = max(bad.get(j, 0), zeros)
+        if bad:
+            raise np.linalg.LinAlgError(
+                "The regularized covariance Sigma_j + c_j I is singular (not positive "
+                f"definite) for class index: number of zero eigenvalues {bad}. "
+                f"Use a larger 'c' (c = {row.tolist()!r})."
+            )
+
+
+def _log_joint(X, means, log_priors, bases, scale, c, dtype=np.float64, classes=None):
+    """Private kernel: ``log pi_j + log N(x; mu_j, scale_j Sigma_j + c I)`` for every row of ``c``.
+
+    Inputs are assumed validated; every regularized covariance is assumed
+    positive definite (see :func:`singular_eigenvalues`).
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features), float64
+    means : ndarray of shape (n_classes, n_features)
+    log_priors : ndarray of shape (n_classes,)
+    bases : sequence of Eigenbasis, length n_classes
+        Classes that share one ``vectors`` object (a tied covariance) share
+        one projection of ``X``.
+    scale : ndarray of shape (n_classes,)
+    c : ndarray of shape (n_candidates, n_classes)
+        One row per candidate, one value per class.
+    dtype : numpy float dtype, default=np.float64
+        Precision of the projection, the only ``O(n d^2)`` step.
+    classes : sequence of int, default=None
+        Class indices to score (all when ``None``).
+
+    Returns
+    -------
+    log_joint : ndarray of shape (n_candidates, n_samples, n_out_classes)
+    """
+    n, d = X.shape
+    classes = list(range(means.shape[0])) if classes is None else list(classes)
+    out = np.empty((c.shape[0], n, len(classes)))
+    range_vectors = {}  # id(basis.vectors) -> range columns in `dtype`, shared by tied classes
+    plans = []
+    for j in classes:
+        b = bases[j]
+        keep = b.values > 0
+        vals = b.values[keep]
+        if b.vectors is None:
+            rows, vecs, shift = b.rows[keep], None, None
+        else:
+            rows = b.rows
+            if id(b.vectors) not in range_vectors:
+                range_vectors[id(b.vectors)] = (b.vectors if keep.all() else b.vectors[:, keep]).astype(dtype)
+            vecs = range_vectors[id(b.vectors)]
+            shift = (means[j, rows] @ b.vectors[:, keep]).astype(dtype)  # mu_j projected
+        n_null = d - vals.size
+        shifted = scale[j] * vals[None, :] + c[:, j : j + 1]  # (n_c, r)
+        log_det = np.log(shifted).sum(axis=1)
+        if n_null:
+            log_det += n_null * np.log(c[:, j])
+        weights = (1.0 / shifted).T  # (r, n_c)
+        if n_null:  # one more column: the squared norm of the range part
+            weights = np.hstack([weights, np.ones((vals.size, 1))])
+        plans.append(
+            dict(
+                j=j,
+                rows=rows,
+                vecs=vecs,
+                shift=shift,
+                mu_rows=means[j, rows].astype(dtype),
+                weights=weights.astype(dtype),
+                inv_c=(1.0 / c[:, j]) if n_null else None,
+                const=log_priors[j] - 0.5 * (d * _LOG_2PI + log_det),  # (n_c,)
+            )
+        )
+    need_norms = any(p["inv_c"] is not None for p in plans)
+    mean_norms = np.einsum("ij,ij->i", means, means)
+    for start in range(0, n, _CHUNK):
+        block = X[start : start + _CHUNK]
+        block_t = block if dtype == block.dtype else block.astype(dtype)
+        if need_norms:  # ||x - mu_j||^2 for every class, from one small GEMM
+            sq_dist = np.einsum("ij,ij->i", block, block)[:, None] - 2.0 * (block @ means.T) + mean_norms
+        projected = {}
+        for k, p in enumerate(plans):
+            if p["vecs"] is None:
+                z = block_t[:, p["rows"]] - p["mu_rows"]
+            else:
+                key = id(p["vecs"])
+                if key not in projected:
+                    projected[key] = block_t[:, p["rows"]] @ p["vecs"]
+                z = projected[key] - p["shift"]
+            np.square(z, out=z)
+            maha = (z @ p["weights"]).astype(np.float64, copy=False)  # (m, n_c [+ 1])
+            if p["inv_c"] is not None:
+                # Null space: ||x - mu||^2 minus the range part, exactly, with no projection.
+                q_null = np.maximum(sq_dist[:, p["j"]] - maha[:, -1], 0.0)
+                maha = maha[:, :-1] + q_null[:, None] * p["inv_c"][None, :]
+            out[:, start : start + block.shape[0], k] = p["const"][:, None] - 0.5 * maha.T
+    return out
