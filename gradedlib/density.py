@@ -82,29 +82,37 @@ class Eigenbasis(NamedTuple):
     vectors: np.ndarray | None
 
 
-def eigenbasis(covariance: np.ndarray) -> Eigenbasis:
+def eigenbasis(covariance: np.ndarray, rows: np.ndarray | None = None, n_features: int | None = None) -> Eigenbasis:
     """Factorise one covariance matrix into an :class:`Eigenbasis`.
 
     Features with a zero diagonal entry (zero variance) are split off exactly:
     for a positive semi-definite matrix their whole row and column are zero.
-    The rest is factorised with one ``eigh``; eigenvalues at or below
-    ``n_features * eps * max(eigenvalues)`` (the roundoff of ``eigh``) are set
-    to exactly 0.
+    The rest is factorised with one ``eigh`` (reading the upper triangle
+    only); eigenvalues at or below ``n_features * eps * max(eigenvalues)`` (the
+    roundoff of ``eigh``) are set to exactly 0.
 
     Parameters
     ----------
-    covariance : ndarray of shape (n_features, n_features)
-        Symmetric positive semi-definite.
+    covariance : ndarray of shape (n_features, n_features) or (n_rows, n_rows)
+        Symmetric positive semi-definite; with ``rows``, already restricted to
+        those features (its upper triangle is enough).
+    rows : ndarray of shape (n_rows,), default=None
+        The features ``covariance`` is restricted to (all with a positive
+        variance); ``None`` finds them from the diagonal.
+    n_features : int, default=None
+        Total number of features (needed with ``rows``).
 
     Returns
     -------
     basis : Eigenbasis
     """
-    rows = np.flatnonzero(np.diagonal(covariance) > 0)
-    sub = covariance[np.ix_(rows, rows)]
-    values, vectors = np.linalg.eigh(sub)
+    if rows is None:
+        n_features = covariance.shape[0]
+        rows = np.flatnonzero(np.diagonal(covariance) > 0)
+        covariance = covariance[np.ix_(rows, rows)]
+    values, vectors = np.linalg.eigh(covariance, UPLO="U")
     if values.size:
-        tol = covariance.shape[0] * np.finfo(np.float64).eps * max(float(values[-1]), 0.0)
+        tol = n_features * np.finfo(np.float64).eps * max(float(values[-1]), 0.0)
         values[values <= tol] = 0.0
     return Eigenbasis(rows, values, vectors)
 

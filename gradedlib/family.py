@@ -35,6 +35,7 @@ different classifiers whenever the ``rho_j`` differ.
 from __future__ import annotations
 
 import numpy as np
+from scipy.linalg.blas import dsyrk
 from sklearn.covariance import ledoit_wolf, oas
 
 from .density import Eigenbasis, eigenbasis
@@ -51,6 +52,19 @@ def _class_groups(X: np.ndarray, y_encoded: np.ndarray, n_classes: int):
     bounds = np.searchsorted(y_encoded[order], np.arange(n_classes + 1))
     for j in range(n_classes):
         yield j, X[order[bounds[j] : bounds[j + 1]]]
+
+
+def _scatter(centred: np.ndarray) -> np.ndarray:
+    """Return ``centred.T @ centred`` (upper triangle only, the lower is garbage).
+
+    One BLAS ``syrk``: half the flops of the general product.
+    """
+    return dsyrk(1.0, centred.T, trans=0, lower=0)
+
+
+def _symmetric(upper: np.ndarray) -> np.ndarray:
+    """Return the full symmetric matrix from its upper triangle."""
+    return np.triu(upper) + np.triu(upper, 1).T
 
 
 def class_moments(X, y_encoded, n_classes):
@@ -83,9 +97,7 @@ def class_moments(X, y_encoded, n_classes):
     covariances = np.empty((n_classes, n_features, n_features))
     for j, Xj in _class_groups(X, y_encoded, n_classes):
         means[j] = Xj.mean(axis=0)
-        centred = Xj - means[j]
-        np.matmul(centred.T, centred, out=covariances[j])
-        covariances[j] /= counts[j]
+        covariances[j] = _symmetric(_scatter(Xj - means[j])) / counts[j]
     return priors, means, covariances
 
 
@@ -140,8 +152,7 @@ def fit_family(X, y_encoded, n_classes, covariance="full", alpha=1.0, shrinkage=
         return priors, means, [basis] * n_classes, rho, scale, c
 
     def scatter(j, Xj):
-        centred = Xj - means[j]
-        return centred.T @ centred
+        return _symmetric(_scatter(Xj - means[j]))
 
     if covariance == "tied" or alpha < 1.0:
         pooled = np.zeros((d, d))
@@ -160,14 +171,22 @@ def fit_family(X, y_encoded, n_classes, covariance="full", alpha=1.0, shrinkage=
         if shrinkage is not None:
             rho, m = np.empty(n_classes), np.empty(n_classes)
         for j, Xj in groups():
-            S = scatter(j, Xj) / counts[j]
             if shrinkage is not None:
                 rho[j] = SHRINKAGE_ESTIMATORS[shrinkage](Xj)[1]
-                m[j] = np.trace(S) / d
             if alpha < 1.0:
+                S = scatter(j, Xj) / counts[j]
                 S *= alpha
                 S += (1.0 - alpha) * pooled
-            bases.append(eigenbasis(S))
+                bases.append(eigenbasis(S))
+            else:
+                # Only the features that vary in this class: the others are an
+                # exact null space (zero rows and columns), never factorised.
+                centred = Xj - means[j]
+                rows = np.flatnonzero(np.any(centred != 0, axis=0))
+                S_rows = _scatter(np.ascontiguousarray(centred[:, rows])) / counts[j]
+                bases.append(eigenbasis(S_rows, rows, d))
+            if shrinkage is not None:
+                m[j] = bases[-1].values.sum() / d
     if shrinkage is not None:
         if shrinkage_form == "convex":
             scale = 1.0 - rho
