@@ -4,6 +4,8 @@ Modules
 -------
 data        reading IDX files, the bundled and checksum-verified MNIST
 model       GaussianGenerativeClassifier and the course's functional form
+density     the one Gaussian log-density kernel (null space, float32 option)
+family      the covariance family: spherical, diag, tied, full, RDA, shrinkage
 selection   choosing the regularization c on training data only
 preprocess  deskewing
 plots       figures (they return matplotlib objects, never show or save)
@@ -14,7 +16,7 @@ under CC BY-SA 3.0.
 """
 
 from .data import MNIST_ATTRIBUTION, load_mnist, read_idx
-from .model import GaussianGenerativeClassifier, fit_generative_model, predict
+from .model import GaussianGenerativeClassifier, class_moments, fit_generative_model, predict
 from .preprocess import deskew
 from .selection import CSelection, choose_c
 
@@ -25,6 +27,7 @@ __all__ = [
     "CSelection",
     "GaussianGenerativeClassifier",
     "choose_c",
+    "class_moments",
     "deskew",
     "fit_generative_model",
     "load_mnist",
