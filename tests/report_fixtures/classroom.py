@@ -110,9 +110,9 @@ CLASS = {
     ),
     "carol": StudentSpec(
         "Carol", "Cruz", code="scipy",
-        # 1 day 16 hours late
+        # 1 day 16 hours late: 2 started days at 10% of the 30 points (nbgrader_config.py's policy)
         timestamp=dt.datetime(2026, 11, 22, 9, 0, tzinfo=UTC),
-        late_penalty=4.8,
+        late_penalty=6.0,
         manual={"exercise1_answer": 1.0, "exercise2_answer": 2.0, "exercise4_answer": 2.0},
         summary={"seconds": 230.0, "limits_hit": [], "not_gradable": None},
     ),
