@@ -11,7 +11,7 @@ import sys
 # grading/nbgrader_plugins.py lives next to this file.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from grading.nbgrader_plugins import HideHiddenTests, ResilientExecute  # noqa: E402
+from grading.nbgrader_plugins import HideHiddenTests, SandboxedExecute  # noqa: E402
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor  # noqa: E402
 from nbgrader.preprocessors import (  # noqa: E402
     AssignLatePenalties,
@@ -32,20 +32,39 @@ c.CourseDirectory.db_url = "sqlite:///" + os.path.join(
     os.path.dirname(os.path.abspath(__file__)), "gradebook.db"
 )
 
-# Per-cell execution timeout in seconds (nbgrader's default is 30).  A correct
-# but slow student solution (e.g. predictions on the 60,000 training images
-# one image at a time with scipy) needs minutes, so allow 10 minutes per cell.
-# The test suite lowers it on the command line (--Execute.timeout=...) to keep
-# its infinite-loop submission short.
-c.Execute.timeout = 600
-# Time allowed to start the kernel.
-c.Execute.startup_timeout = 120
+# ---- Sandbox and judge (README, "How grading works") ----
+# Every submission runs in a bubblewrap sandbox: no network, no view of the
+# course folder, limits below.  Where the sandbox cannot be built, grading
+# stops with one line naming the cause; c.Sandbox.enabled = False grades
+# without it (student code then runs with your rights).
+c.Sandbox.enabled = True
+c.Sandbox.memory_limit = 4 * 2**30  # bytes, all processes of one sandbox
+c.Sandbox.max_processes = 256  # processes and threads at once (a fork bomb stops here)
+c.Sandbox.scratch_size = 1 * 2**30  # bytes of private home and of /tmp
+c.Sandbox.file_size_limit = 512 * 2**20  # largest file one process may write
 
-# Autograding: nbgrader's default pipeline, except that the kernel is
-# restarted when a student's cell kills it (os._exit, segfault) instead of
-# abandoning the whole submission; the cell that killed it scores zero.
+# Wall-clock limits.  A correct but slow solution (predictions on the 60,000
+# training images one image at a time with scipy) needs minutes, so a cell
+# may run 10 minutes; the whole notebook 40 minutes, restarts included.  A
+# cell past its limit has its kernel killed (it cannot ignore it), the cells
+# above are replayed in a new kernel, at most twice per notebook.
+c.NotebookExecutor.cell_timeout = 600
+c.NotebookExecutor.notebook_timeout = 2400
+c.NotebookExecutor.max_kernel_restarts = 2
+c.NotebookExecutor.max_output_bytes = 2 * 2**20
+c.NotebookExecutor.startup_timeout = 120
+# The probe calls the student's functions again in a fresh sandbox without
+# the test set: each call may run 10 minutes, all of them 30 minutes.
+c.Probe.call_timeout = 600
+c.Probe.probe_timeout = 1800
+c.Probe.max_restarts = 3
+
+# Autograding: nbgrader's default pipeline with its Execute step replaced by
+# the sandbox and the judge.  Test cells and read-only cells are restored
+# from the gradebook before (nbgrader does that), and every autograded cell
+# ends with the judge's verdict, which SaveAutoGrades scores.
 c.Autograde.autograde_preprocessors = [
-    ResilientExecute,
+    SandboxedExecute,
     IgnorePattern,
     ClearMetadataPreprocessor,
     LimitOutput,

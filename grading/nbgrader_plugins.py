@@ -1,73 +1,77 @@
 """nbgrader preprocessors used by ``nbgrader_config.py``.
 
-ResilientExecute
-    nbgrader's ``Execute`` abandons a whole submission when a student's cell
-    kills the kernel (``os._exit``, a segfault): the student gets no points at
-    all.  This subclass records an error in the cell that killed the kernel,
-    starts a new kernel, re-runs the cells above it (their outputs are kept
-    from the first run) and carries on, so only the parts that depend on that
-    cell lose their points.
+SandboxedExecute
+    Replaces nbgrader's ``Execute`` in the autograde pipeline.  The notebook
+    runs in a sandboxed kernel (:mod:`grading.sandbox`, :mod:`grading.executor`),
+    the student's functions are called again in a fresh sandbox without the
+    test set (:mod:`grading.probe`), and the checks run in the grader's own
+    process (:mod:`grading.checks`); every autograded cell ends with either a
+    "passed" line or one error that says what was expected and what was found,
+    which nbgrader's ``SaveAutoGrades`` scores as usual.
 
 HideHiddenTests
-    nbgrader's feedback shows the hidden tests.  This preprocessor removes the
-    hidden-test regions from the test cells and reduces every error output of
-    a test cell to its last line (``AssertionError: <message>``): the
-    traceback would otherwise quote the hidden source line that failed.
+    For feedback: removes any hidden-test region from test cells and reduces
+    every error output of a test cell to its one-line message.
 """
 
 from __future__ import annotations
 
-import copy
+import os
 
-from nbclient.exceptions import DeadKernelError
-from nbformat.notebooknode import NotebookNode
 from nbgrader import utils
-from nbgrader.preprocessors import ClearHiddenTests, Execute, NbGraderPreprocessor
+from nbgrader.preprocessors import ClearHiddenTests, NbGraderPreprocessor
+from traitlets import Unicode
 
-__all__ = ["HideHiddenTests", "ResilientExecute"]
+from .executor import NotebookExecutor
+from .judge import grade_notebook
+from .probe import Probe
+from .references import prepare
+from .sandbox import Sandbox
 
-KERNEL_DIED_MESSAGE = (
-    "The kernel died while this cell ran (for example os._exit, sys.exit in a "
-    "subprocess or a crash). The grader started a new kernel, re-ran the cells "
-    "above and went on; this cell's results are lost."
-)
+__all__ = ["HideHiddenTests", "SandboxedExecute"]
 
 
-class ResilientExecute(Execute):
-    """nbgrader's ``Execute`` that survives a kernel that dies in a cell."""
+class SandboxedExecute(NbGraderPreprocessor):
+    """Execute and judge a submission in the sandbox (see the module docstring)."""
 
-    def preprocess_cell(self, cell, resources, index):
-        """Execute one cell; on kernel death record it, restart and replay."""
-        try:
-            return super().preprocess_cell(cell, resources, index)
-        except DeadKernelError:
-            self.log.warning("The kernel died in cell %d; restarting it and replaying cells 0..%d", index, index - 1)
-        cell.outputs.append(
-            NotebookNode(
-                output_type="error",
-                ename="DeadKernelError",
-                evalue=KERNEL_DIED_MESSAGE,
-                traceback=["DeadKernelError: " + KERNEL_DIED_MESSAGE],
-            )
-        )
-        self._restart_kernel()
-        self._replay(index)
-        return cell, self.resources
+    cache_dir = Unicode(
+        "",
+        help="Folder for the references shared by every submission (default: .grading-cache in the course root). "
+             "Keep it private: it is never shown to a sandbox, but it holds the seed of the unseen subsets.",
+    ).tag(config=True)
 
-    def _restart_kernel(self):
-        """Replace the dead kernel and its client by new ones."""
-        self._cleanup_kernel()
-        self.km = self.create_kernel_manager()
-        self.start_new_kernel()
-        self.start_new_kernel_client()
+    _prepared = None
 
-    def _replay(self, stop):
-        """Re-run the code cells before ``stop`` on copies (outputs discarded)."""
-        for i in range(stop):
-            original = self.nb.cells[i]
-            if original.cell_type != "code":
-                continue
-            self.execute_cell(copy.deepcopy(original), i, store_history=True)
+    def _course_root(self) -> str:
+        parent = self.parent
+        coursedir = getattr(parent, "coursedir", None)
+        return getattr(coursedir, "root", None) or os.getcwd()
+
+    def setup(self):
+        """Check the sandbox once and build (or reuse) the references."""
+        if SandboxedExecute._prepared is None:
+            sandbox = Sandbox(parent=self)
+            sandbox.check()
+            if not sandbox.enabled:
+                self.log.warning("GRADING WITHOUT A SANDBOX (c.Sandbox.enabled = False): student code runs with "
+                                 "your rights.")
+            cache = self.cache_dir or os.path.join(self._course_root(), ".grading-cache")
+            SandboxedExecute._prepared = (sandbox, prepare(cache))
+        return SandboxedExecute._prepared
+
+    def preprocess(self, nb, resources):
+        sandbox, refs = self.setup()
+        executor = NotebookExecutor(sandbox, parent=self)
+        probe = Probe(sandbox, parent=self)
+        summary = grade_notebook(nb, refs, executor, probe)
+        student = resources.get("nbgrader", {}).get("student", "?")
+        self.log.info("graded %s in %.0f s (notebook %.0f s, probe %.0f s, judge %.0f s); failed: %s",
+                      student, summary.seconds, summary.notebook_seconds, summary.probe_seconds,
+                      summary.judge_seconds, sorted(summary.failed) or "none")
+        for event in summary.events:
+            self.log.warning("%s: %s", student, event)
+        resources["generative_mnist_grading"] = summary.as_dict()
+        return nb, resources
 
 
 class HideHiddenTests(NbGraderPreprocessor):
@@ -88,3 +92,5 @@ class HideHiddenTests(NbGraderPreprocessor):
             if output.get("output_type") == "error":
                 output["traceback"] = [f"{output.get('ename', 'Error')}: {output.get('evalue', '')}"]
         return cell, resources
+
+

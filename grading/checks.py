@@ -1,0 +1,431 @@
+"""The judge's checks: one function per autograded cell, run in the grader's own process.
+
+Every check reads three things, none of which can run code in the grader:
+
+* ``claims``: the arrays the notebook's kernel exported after its last cell
+  (``mu``, ``sigma``, ``chosen_c``...) -- what the student's notebook says;
+* ``probe``: what the student's functions returned when the probe called them in
+  a fresh sandbox without the test set (:mod:`grading.probe`);
+* the references (:mod:`grading.references`).
+
+A check returns a list of messages for the student, empty when it passes.
+The judge writes them into the graded notebook's test cell as one error, so
+nbgrader scores the cell zero; visible checks are repeated here, so nothing
+that runs in the student's kernel decides a grade.
+
+Tolerances, and the errors they allow
+-------------------------------------
+* ``pi``: 1e-5 relative. float32 frequencies are exact to about 6e-8; a real
+  mistake (uniform priors, counts from another subset) is off by 1e-3 or more.
+* ``mu``: 1e-3 pixel units (pixels are 0..255). A float32 mean of 6,000 such
+  values is exact to about 2e-4; a mean over another subset differs by 1e-2+.
+* ``sigma``: 1e-4 of the largest covariance entry (about 13,000, so 1.3) off the
+  diagonal and for the spread of the diagonal shift. float32 covariances of
+  MNIST classes are exact to about 0.05; the mistakes this must catch (another
+  subset, an uncentred second moment, c added off the diagonal) are 10 or more.
+  Dividing by n_j or by n_j - 1 are both accepted.
+* ``chosen_c`` against the c inside ``sigma``: 5e-4 relative, so a value rounded
+  to 4 significant figures (error at most 5e-4 relative) is accepted.
+* ``predict`` against the reference labels: 99.5% agreement, so a handful of
+  near-ties decided differently by round-off (float32, another factorisation)
+  do not cost points; a missing log-prior or log-determinant changes 5%+.
+* the same function called twice (notebook and probe): 1e-6 relative to the
+  array's scale: the same code on the same data agrees to round-off unless
+  it chose something else (another c).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .references import References, _reference_predict
+
+__all__ = ["Evidence", "judge", "CHECKS"]
+
+K, D = 10, 784
+_N_TRAIN = 60000
+
+
+class Fail(Exception):
+    """One failed check; the message is for the student."""
+
+
+@dataclass
+class Evidence:
+    """Everything the checks read."""
+
+    claims: dict  # name -> ndarray
+    claim_info: dict  # name -> {"status", "type", ...}
+    probe: dict  # call id -> grading.probe.ProbeResult
+    refs: References
+    cache: dict = field(default_factory=dict)
+
+    # -- reading the notebook's claims -------------------------------------------------
+    def claim(self, name: str) -> np.ndarray:
+        info = self.claim_info.get(name, {"status": "absent"})
+        status = info.get("status")
+        if status == "ok" and name in self.claims:
+            return self.claims[name]
+        if status == "missing":
+            raise Fail(f"{name}: not defined when your notebook finished (did a cell above fail?).")
+        if status == "unreadable":
+            raise Fail(f"{name}: expected numbers; could not read it ({info.get('error', '')}).")
+        raise Fail(f"{name}: your notebook's results could not be read (the kernel died or ran out of time).")
+
+    # -- reading probe results ---------------------------------------------------------
+    def returned(self, call_id: str, what: str):
+        result = self.probe.get(call_id)
+        if result is None:
+            raise Fail(f"{what}: not checked.")
+        if result.status == "returned":
+            return result
+        if result.status == "undefined":
+            raise Fail(f"{what}: no function of that name was defined (check its name and that its cell runs).")
+        if result.status == "raised":
+            raise Fail(f"{what} raised {result.message}")
+        raise Fail(f"{what}: {result.message}.")
+
+    def test_set(self):
+        if "test" not in self.cache:
+            self.cache["test"] = self.refs.test_set()
+        return self.cache["test"]
+
+    def training_set(self):
+        if "train" not in self.cache:
+            from gradedlib.data import load_mnist
+
+            self.cache["train"] = load_mnist("train")
+        return self.cache["train"]
+
+
+def _as_array(value, name: str, shape: tuple) -> np.ndarray:
+    if value is None:
+        raise Fail(f"{name}: expected numbers in an array of shape {shape}; could not read it.")
+    arr = np.asarray(value, dtype=np.float64)
+    if arr.shape != tuple(shape):
+        raise Fail(f"{name}: expected shape {tuple(shape)}; found shape {arr.shape}.")
+    if not np.all(np.isfinite(arr)):
+        raise Fail(f"{name}: expected finite numbers; found NaN or infinity.")
+    return arr
+
+
+def check_model(model, ref, what: str, per_class: bool = False):
+    """Compare (mu, sigma, pi) with reference moments ``ref``; return c (float, or (10,) array)."""
+    priors, means, cov, counts = ref
+    mu = _as_array(model[0], f"mu ({what})", (K, D))
+    sigma = _as_array(model[1], f"sigma ({what})", (K, D, D))
+    pi = _as_array(model[2], f"pi ({what})", (K,))
+    if not np.allclose(pi, priors, rtol=1e-5, atol=1e-7):
+        j = int(np.argmax(np.abs(pi - priors)))
+        raise Fail(f"pi ({what}): expected the class frequencies of y; for class {j} expected {priors[j]:.6f}, found {pi[j]:.6f}.")
+    if not np.allclose(mu, means, rtol=0, atol=1e-3):
+        j = int(np.argmax(np.abs(mu - means).max(axis=1)))
+        raise Fail(f"mu ({what}): expected the mean image of each class of x; class {j} differs by up to "
+                   f"{np.abs(mu[j] - means[j]).max():.4g}.")
+    scale = float(np.abs(cov).max())
+    tol = 1e-4 * scale
+    idx = np.arange(D)
+    best = None
+    for label, reference in (("n_j", cov), ("n_j - 1", cov * (counts / (counts - 1.0))[:, None, None])):
+        diff = sigma - reference
+        diag = diff[:, idx, idx].copy()
+        diff[:, idx, idx] = 0.0
+        off_err = float(np.abs(diff).max())
+        if best is None or off_err < best[0]:
+            best = (off_err, label, diag)
+    off_err, _, diag = best
+    if off_err > tol:
+        raise Fail(f"sigma ({what}): expected the empirical covariance of each class plus c*I; off the diagonal "
+                   f"sigma differs from the covariance by up to {off_err:.4g}.")
+    c = np.median(diag, axis=1)
+    spread = float(np.abs(diag - c[:, None]).max())
+    if spread > tol + 1e-6 * float(np.abs(c).max()):
+        raise Fail(f"sigma ({what}): expected covariance + c*I with one c on the whole diagonal; the amount added "
+                   f"to the diagonal varies by {spread:.4g} within a class.")
+    if not np.all(c > tol):
+        raise Fail(f"sigma ({what}): expected a positive c; found c = {np.round(c, 6).tolist()}.")
+    if per_class:
+        return c
+    if np.ptp(c) > tol + 1e-6 * float(c.max()):
+        raise Fail(f"sigma ({what}): expected the same c for every class; found {np.round(c, 4).tolist()}.")
+    return float(np.mean(c))
+
+
+def _error_rate(ev: Evidence, model, X, y, key: str) -> float:
+    """Error rate of (mu, sigma, pi) on (X, y), by the reference predict (float64)."""
+    mu = _as_array(model[0], "mu", (K, D))
+    sigma = _as_array(model[1], "sigma", (K, D, D))
+    pi = _as_array(model[2], "pi", (K,))
+    try:
+        labels = _reference_predict(X, mu, sigma, pi)
+    except np.linalg.LinAlgError:
+        raise Fail("your sigma is not positive definite, so your model cannot classify.") from None
+    return float(np.mean(labels != y))
+
+
+def _same(a, b, what: str) -> None:
+    for u, v in zip(a, b):
+        u = np.asarray(u, dtype=np.float64)
+        v = np.asarray(v, dtype=np.float64)
+        scale = max(1.0, float(np.abs(v).max())) if v.size else 1.0
+        if u.shape != v.shape or not np.allclose(u, v, rtol=1e-6, atol=1e-6 * scale):
+            raise Fail(what)
+
+
+def _agreement(labels, expected, what: str, hint: str) -> None:
+    labels = np.asarray(labels)
+    if labels.shape != expected.shape:
+        raise Fail(f"{what}: expected an array of shape {expected.shape}; found shape {labels.shape}.")
+    agree = float(np.mean(labels == expected))
+    if agree < 0.995:
+        raise Fail(f"{what}: {hint}; your labels agree with the correct ones on {100 * agree:.1f}% of "
+                   f"{len(expected)} images.")
+
+
+def _notebook_model(ev: Evidence, names=("mu", "sigma", "pi"), strict: bool = False):
+    """The notebook's model; with ``strict`` a dict (the seed's habit) is refused: the contract says arrays."""
+    model = tuple(ev.claim(n) for n in names)
+    if strict:
+        for name in names:
+            if ev.claim_info[name].get("type") == "dict":
+                raise Fail(f"{name}: expected a numpy array (or a list); found a dict.")
+    return model
+
+
+def _refuse_dicts(result, names, what: str) -> None:
+    for name, item in zip(names, result.info.get("items", [])):
+        if isinstance(item, dict) and item.get("type") == "dict":
+            raise Fail(f"{name} ({what}): expected a numpy array (or a list); found a dict.")
+
+
+# -- one function per autograded cell -------------------------------------------------------
+
+def test_fit_shapes(ev: Evidence) -> None:
+    mu, sigma, pi = _notebook_model(ev, strict=True)
+    _as_array(mu, "mu", (K, D))
+    sigma = _as_array(sigma, "sigma", (K, D, D))
+    pi = _as_array(pi, "pi", (K,))
+    if abs(pi.sum() - 1) > 1e-6:
+        raise Fail(f"pi: expected frequencies that sum to 1; found sum {pi.sum()}")
+    if not np.allclose(sigma, np.transpose(sigma, (0, 2, 1)), rtol=1e-6, atol=1e-6 * float(np.abs(sigma).max())):
+        raise Fail("sigma: expected symmetric matrices sigma[j]")
+    _chosen_c(ev)
+
+
+def _chosen_c(ev: Evidence) -> float:
+    value = ev.claim("chosen_c")
+    kind = ev.claim_info["chosen_c"].get("type", "")
+    if value.shape != () or kind == "bool" or value.dtype.kind not in "iuf":
+        raise Fail(f"chosen_c: expected a float; found {kind or 'something else'} of shape {value.shape}.")
+    c = float(value)
+    if not np.isfinite(c) or c <= 0:
+        raise Fail(f"chosen_c: expected a positive value; found {c}")
+    return c
+
+
+def test_fit_values(ev: Evidence) -> None:
+    result = ev.returned("fit_unseen", "fit_generative_model (on new data)")
+    if not result.info.get("tuple") or len(result.items) != 3:
+        raise Fail("fit_generative_model: expected a tuple (mu, sigma, pi); found "
+                   f"{result.info.get('length', 1)} value(s).")
+    _refuse_dicts(result, ("mu", "sigma", "pi"), "new data")
+    check_model(result.items, ev.refs.moments("unseen"), "new data")
+
+
+def test_fit_no_test_set(ev: Evidence) -> None:
+    result = ev.returned("fit_full", "fit_generative_model (called again without the test set)")
+    if len(result.items) != 3:
+        raise Fail("fit_generative_model: expected a tuple (mu, sigma, pi).")
+    _same(result.items, _notebook_model(ev),
+          "fit_generative_model returned a different model when it was called again where the test set does "
+          "not exist (it must choose c from x and y alone, and be reproducible after np.random.seed(0)).")
+
+
+def test_fit_test_error(ev: Evidence) -> None:
+    """chosen_c is the c in the notebook's sigma; the model made without the test set has <= 5% test error.
+
+    The test error is measured on the model that fit_generative_model returned in
+    the probe (where the test set does not exist), so a function that behaves
+    differently when it can reach the test set gains nothing here.
+    """
+    model = _notebook_model(ev)
+    c = check_model(model, ev.refs.moments("full"), "training set")
+    chosen = _chosen_c(ev)
+    if abs(chosen - c) > 5e-4 * c:
+        raise Fail(f"chosen_c: expected the c added to sigma, {c:.6g}; found {chosen:.6g}")
+    result = ev.returned("fit_full", "fit_generative_model (called again without the test set)")
+    if len(result.items) != 3:
+        raise Fail("fit_generative_model: expected a tuple (mu, sigma, pi).")
+    c_probe = check_model(result.items, ev.refs.moments("full"), "training set, without the test set")
+    Xt, yt = ev.test_set()
+    err = _error_rate(ev, result.items, Xt, yt, "fit")
+    if err > 0.05:
+        raise Fail(f"Expected a test error of at most 5% for a well-chosen c; your model (c = {c_probe:.4g}) has "
+                   f"{100 * err:.2f}%. Search c over a wider range of values.")
+
+
+def _labels(ev: Evidence, call_id: str, what: str, n: int) -> np.ndarray:
+    result = ev.returned(call_id, what)
+    if len(result.items) != 1 or result.items[0] is None:
+        raise Fail(f"{what}: expected an array of {n} labels; found {result.info.get('length')} values.")
+    labels = np.asarray(result.items[0])
+    if labels.shape != (n,):
+        raise Fail(f"{what}: expected an array of shape ({n},); found shape {labels.shape}.")
+    if labels.dtype.kind not in "iu":
+        raise Fail(f"{what}: expected integer labels; found dtype {labels.dtype}")
+    return labels
+
+
+def test_predict_shapes(ev: Evidence) -> None:
+    labels = _labels(ev, "predict_small", "predict (a small regularized model, 100 images)", 100)
+    if not set(np.unique(labels).tolist()) <= set(range(K)):
+        raise Fail(f"predict: expected labels 0..9; found {sorted(set(np.unique(labels).tolist()))}")
+
+
+def test_predict_values(ev: Evidence) -> None:
+    labels = _labels(ev, "predict_ref", "predict", 2000)
+    _agreement(labels, ev.refs.load("ref_labels"), "predict",
+               "expected the label of largest log pi_j + log N(x; mu_j, sigma_j)")
+    labels = _labels(ev, "predict_priors", "predict (equal means and covariances)", 5)
+    if labels.tolist() != [7] * 5:
+        raise Fail(f"predict: with equal means and covariances the largest prior (class 7) must win; found "
+                   f"{labels.tolist()}. Did you include log pi_j?")
+    labels = _labels(ev, "predict_det", "predict (x at the common mean)", 3)
+    if labels.tolist() != [9] * 3:
+        raise Fail(f"predict: at x = mu the class with the smallest determinant (class 9) must win; found "
+                   f"{labels.tolist()}. Did you include log det sigma_j?")
+
+
+def test_misc_misclassified(ev: Evidence) -> None:
+    shown = ev.claim("misclassified_shown")
+    Xt, yt = ev.test_set()
+    if shown.shape != (5,) or shown.dtype.kind not in "iu":
+        raise Fail(f"misclassified_shown: expected five integer indices; found shape {shown.shape}, dtype {shown.dtype}")
+    if len(set(shown.tolist())) != 5 or shown.min() < 0 or shown.max() >= len(yt):
+        raise Fail(f"misclassified_shown: expected five distinct indices into test_data; found {shown.tolist()}")
+    err = _error_rate(ev, _notebook_model(ev), Xt[shown], yt[shown], "shown")
+    if err != 1.0:
+        raise Fail(f"misclassified_shown: expected five images your model misclassifies; it gets "
+                   f"{int(round(5 * (1 - err)))} of them right.")
+
+
+def test_misc_singularity(ev: Evidence) -> None:
+    zv = ev.claim("zero_variance_pixels")
+    if zv.shape != (K,) or zv.dtype.kind not in "iu":
+        raise Fail(f"zero_variance_pixels: expected an integer array of shape (10,); found shape {zv.shape}, "
+                   f"dtype {zv.dtype}")
+    expected = ev.refs.load("zero_variance")
+    if not np.array_equal(zv, expected):
+        raise Fail(f"zero_variance_pixels: expected {expected.tolist()}; found {zv.tolist()}")
+
+
+def _raises_linalgerror(ev: Evidence, call_id: str, what: str) -> None:
+    result = ev.probe.get(call_id)
+    if result is not None and result.status == "raised" and result.info.get("linalgerror"):
+        return
+    if result is None or result.status == "returned":
+        raise Fail(f"{what}: expected numpy.linalg.LinAlgError for a singular covariance; predict returned "
+                   "labels instead (did it catch the error or add regularization on its own?).")
+    if result.status == "raised":
+        raise Fail(f"{what}: expected numpy.linalg.LinAlgError; it raised {result.message}")
+    ev.returned(call_id, what)  # undefined / timeout / crash: its message
+
+
+def test_linalgerror_unregularized(ev: Evidence) -> None:
+    _raises_linalgerror(ev, "linalg_small", "predict (unregularized covariances of 2000 images)")
+    _raises_linalgerror(ev, "linalg_full", "predict (unregularized covariances of the training set)")
+    _raises_linalgerror(ev, "linalg_one", "predict (only digit 3 unregularized)")
+
+
+def test_huge_c_values(ev: Evidence) -> None:
+    rate = ev.claim("huge_c_error_rate")
+    digit = ev.claim("huge_c_predicted_digit")
+    if rate.shape != () or ev.claim_info["huge_c_error_rate"].get("type") == "bool" or not 0 <= float(rate) <= 1:
+        raise Fail(f"huge_c_error_rate: expected a float in [0, 1]; found {rate.tolist()!r}")
+    if digit.shape != () or digit.dtype.kind not in "iu" or not 0 <= int(digit) <= 9:
+        raise Fail(f"huge_c_predicted_digit: expected an int 0..9; found {digit.tolist()!r}")
+    _, yt = ev.test_set()
+    labels = ev.refs.load("huge_test_labels")
+    expected_rate = float(np.mean(labels != yt))
+    expected_digit = int(np.bincount(labels, minlength=K).argmax())
+    if abs(float(rate) - expected_rate) > 5e-4:
+        raise Fail(f"huge_c_error_rate: expected {expected_rate:.4f} for c = 1e9; found {float(rate):.4f}")
+    if int(digit) != expected_digit:
+        raise Fail(f"huge_c_predicted_digit: expected {expected_digit}; found {int(digit)}")
+
+
+def test_huge_c_predict(ev: Evidence) -> None:
+    labels = _labels(ev, "predict_huge", "predict with c = 1e9", 1000)
+    expected = ev.refs.load("huge_labels")
+    _agreement(labels, expected, "predict with c = 1e9",
+               f"expected the reference labels (digit {int(np.bincount(expected).argmax())} almost always)")
+
+
+def test_misc_training_errors(ev: Evidence) -> None:
+    claimed = ev.claim("training_errors")
+    if claimed.shape != () or claimed.dtype.kind not in "iu":
+        raise Fail(f"training_errors: expected an int; found {ev.claim_info['training_errors'].get('type')}")
+    if not 0 <= int(claimed) <= _N_TRAIN:
+        raise Fail(f"training_errors: expected a count between 0 and {_N_TRAIN}; found {int(claimed)}")
+    X, y = ev.training_set()
+    rows = np.random.default_rng(5).choice(X.shape[0], size=6000, replace=False)
+    rate = _error_rate(ev, _notebook_model(ev), X[rows], y[rows], "train6000")
+    sd = max(np.sqrt(rate * (1 - rate) / 6000), 1 / 6000)
+    if abs(int(claimed) / X.shape[0] - rate) > 5 * sd:
+        raise Fail(f"training_errors: expected the errors of your model on the 60,000 training images (about "
+                   f"{rate * X.shape[0]:.0f}, estimated from 6,000 of them); found {int(claimed)}")
+
+
+def test_per_class_shapes(ev: Evidence) -> None:
+    c = _as_array(ev.claim("c_pc"), "c", (K,))
+    if not np.all(c > 0):
+        raise Fail(f"c: expected ten positive values; found {c.tolist()}")
+    _as_array(ev.claim("sigma_pc"), "sigma", (K, D, D))
+    _as_array(ev.claim("mu_pc"), "mu", (K, D))
+    _as_array(ev.claim("pi_pc"), "pi", (K,))
+
+
+def test_per_class_values(ev: Evidence) -> None:
+    result = ev.returned("per_class_full", "fit_generative_model_per_class_c")
+    if not result.info.get("tuple") or len(result.items) != 4:
+        raise Fail("fit_generative_model_per_class_c: expected a tuple (mu, sigma, pi, c); found "
+                   f"{result.info.get('length', 1)} value(s).")
+    c = check_model(result.items[:3], ev.refs.moments("full"), "one c per class", per_class=True)
+    returned_c = _as_array(result.items[3], "c", (K,))
+    if not np.allclose(returned_c, c, rtol=5e-4, atol=1e-6):
+        raise Fail(f"c: expected the values added to each sigma[j], {np.round(c, 4).tolist()}; found "
+                   f"{np.round(returned_c, 4).tolist()}")
+    _same(result.items, _notebook_model(ev, ("mu_pc", "sigma_pc", "pi_pc", "c_pc")),
+          "fit_generative_model_per_class_c returned a different model when it was called again where the test "
+          "set does not exist (it must choose c from x and y alone, and be reproducible after np.random.seed(0)).")
+    Xt, yt = ev.test_set()
+    err = _error_rate(ev, result.items[:3], Xt, yt, "per_class")
+    if err > 0.05:
+        raise Fail(f"Expected a test error of at most 5% with one c per class; found {100 * err:.2f}% "
+                   f"(c = {np.round(c, 1).tolist()}).")
+
+
+CHECKS = {
+    name: function for name, function in globals().items()
+    if name.startswith("test_") and callable(function)
+}
+
+
+def judge(ev: Evidence, grade_ids) -> dict:
+    """{grade_id: [messages]} for every autograded cell (an empty list: passed)."""
+    verdicts = {}
+    for grade_id in grade_ids:
+        check = CHECKS.get(grade_id)
+        if check is None:
+            verdicts[grade_id] = [f"The grader has no check for the cell {grade_id!r}; please tell your instructor."]
+            continue
+        try:
+            check(ev)
+            verdicts[grade_id] = []
+        except Fail as exc:
+            verdicts[grade_id] = [str(exc)]
+        except Exception as exc:  # noqa: BLE001 - a bug or an unexpected value: the cell fails, visibly
+            verdicts[grade_id] = [f"The grader could not check this cell ({type(exc).__name__}: {exc})."]
+    return verdicts

@@ -1,0 +1,118 @@
+"""Grade one notebook: run it in a sandbox, probe its functions, judge outside, write the verdicts.
+
+:func:`grade_notebook` is what the nbgrader preprocessor
+(:class:`grading.nbgrader_plugins.SandboxedExecute`) and ``python -m grading
+autograde`` call for every submission:
+
+1. the notebook runs top to bottom in a sandboxed kernel
+   (:class:`grading.executor.NotebookExecutor`), and its named results are
+   exported as plain arrays;
+2. the student's functions are called again in a fresh sandbox where the test
+   set does not exist (:class:`grading.probe.Probe`);
+3. the checks (:mod:`grading.checks`) compare both with the references, in the
+   grader's own process;
+4. every autograded cell's outputs are replaced by the verdict: nothing, or one
+   error whose message says what was expected and what was found.  nbgrader
+   then scores the cells as usual (an error scores zero).
+
+The student's kernel never sees a hidden check, a reference value or another
+student's code, and nothing it prints or patches decides a grade.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+
+from nbformat.notebooknode import NotebookNode
+
+from .checks import Evidence, judge
+from .executor import NotebookExecutor, load_claims
+from .probe import Probe, standard_calls
+from .references import References
+
+__all__ = ["EXPORTED_NAMES", "GradingSummary", "grade_notebook"]
+
+#: The notebook's results that the checks read (the assignment's contract).
+EXPORTED_NAMES = [
+    "mu", "sigma", "pi", "chosen_c", "misclassified_shown", "zero_variance_pixels",
+    "huge_c_error_rate", "huge_c_predicted_digit", "training_errors",
+    "mu_pc", "sigma_pc", "pi_pc", "c_pc",
+]
+
+PASSED_TEXT = "All checks of this cell passed (checked by the grader, outside your notebook's process).\n"
+
+
+@dataclass
+class GradingSummary:
+    """What grading one notebook did, for logs and the class report."""
+
+    seconds: float = 0.0
+    notebook_seconds: float = 0.0
+    probe_seconds: float = 0.0
+    judge_seconds: float = 0.0
+    events: list = field(default_factory=list)
+    limits_hit: list = field(default_factory=list)
+    failed: dict = field(default_factory=dict)  # grade_id -> message
+
+    def as_dict(self) -> dict:
+        return {
+            "seconds": round(self.seconds, 2), "notebook_seconds": round(self.notebook_seconds, 2),
+            "probe_seconds": round(self.probe_seconds, 2), "judge_seconds": round(self.judge_seconds, 2),
+            "events": self.events, "limits_hit": self.limits_hit, "failed": self.failed,
+        }
+
+
+def _is_autograded_test(cell) -> bool:
+    meta = cell.get("metadata", {}).get("nbgrader", {})
+    return cell.cell_type == "code" and meta.get("grade") and not meta.get("solution")
+
+
+def grade_notebook(nb: NotebookNode, refs: References, executor: NotebookExecutor, probe: Probe,
+                   work_root: str | None = None) -> GradingSummary:
+    """Grade ``nb`` in place (outputs and verdicts) and return the summary."""
+    summary = GradingSummary()
+    start = time.monotonic()
+    io_dir = tempfile.mkdtemp(prefix="gm-grade-", dir=work_root)
+    os.chmod(io_dir, 0o700)
+    try:
+        run = executor.run(nb, io_dir, str(refs.notebook_view), EXPORTED_NAMES)
+        summary.notebook_seconds = run.seconds
+        summary.events += run.events
+        summary.limits_hit += run.limits_hit
+
+        t0 = time.monotonic()
+        cells = [(i, c.source) for i, c in enumerate(nb.cells) if c.cell_type == "code" and not _is_autograded_test(c)]
+        probe_dir = os.path.join(io_dir, "probe-io")
+        os.mkdir(probe_dir)
+        results = probe.run(cells, standard_calls(), probe_dir, str(refs.probe_view))
+        summary.probe_seconds = time.monotonic() - t0
+        for call_id, result in results.items():
+            if result.status in ("timeout", "crashed", "not-run"):
+                summary.events.append(f"probe {call_id}: {result.message}")
+            summary.limits_hit += result.info.get("limits_hit", [])
+
+        t0 = time.monotonic()
+        claims, info = load_claims(run.claims_path, EXPORTED_NAMES)
+        evidence = Evidence(claims, info, results, refs)
+        tests = {c.metadata["nbgrader"]["grade_id"]: c for c in nb.cells if _is_autograded_test(c)}
+        verdicts = judge(evidence, list(tests))
+        for grade_id, cell in tests.items():
+            messages = verdicts[grade_id]
+            if messages:
+                text = " ".join(messages)
+                summary.failed[grade_id] = text
+                cell.outputs = [NotebookNode(output_type="error", ename="AssertionError", evalue=text,
+                                             traceback=[f"AssertionError: {text}"])]
+            else:
+                cell.outputs = [NotebookNode(output_type="stream", name="stdout", text=PASSED_TEXT)]
+        summary.judge_seconds = time.monotonic() - t0
+    finally:
+        shutil.rmtree(io_dir, ignore_errors=True)
+    summary.limits_hit = sorted(set(summary.limits_hit))
+    summary.seconds = time.monotonic() - start
+    nb.metadata["generative_mnist_grading"] = summary.as_dict()
+    return summary

@@ -1,0 +1,280 @@
+"""The probe: call a student's functions in a fresh sandbox where the test set does not exist.
+
+The probe is a new process, never the notebook's kernel: nothing the notebook
+cached, patched or read can reach it.  It sees the student package without
+gradedlib's model and selection code, the training set, and the inputs the
+grader chose; the test set is absent from its file system.
+
+It re-creates the student's functions from the notebook: every code cell's
+top-level imports, ``def`` and ``class`` statements, and assignments that call
+no function of the notebook (constants such as a grid of candidates).  Other
+top-level statements (loading data, fitting, plotting) are not run.  The
+assignment tells students to keep what their functions need in such
+definitions.
+
+Each call has a time limit; a call that runs past it, or kills its process,
+costs that call only: the probe restarts (at most ``max_restarts`` times) and
+goes on with the next call.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import select
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from traitlets import Int
+from traitlets.config import LoggingConfigurable
+
+from .sandbox import STUDENT_ROOT, Sandbox
+
+__all__ = ["Probe", "ProbeCall", "ProbeResult", "definitions_of", "standard_calls"]
+
+_BUILTIN_NAMES = set(dir(__builtins__) if isinstance(__builtins__, dict) is False else __builtins__)
+
+
+@dataclass
+class ProbeCall:
+    """One call of a student's function: ``function(*args)``; see probe_runner for arg kinds."""
+
+    id: str
+    function: str
+    args: list
+    timeout: int | None = None
+
+
+@dataclass
+class ProbeResult:
+    """What one call gave: ``status`` returned/raised/undefined/timeout/crashed/not-run."""
+
+    status: str
+    items: list = field(default_factory=list)  # arrays (None where unreadable)
+    info: dict = field(default_factory=dict)
+
+    @property
+    def message(self) -> str:
+        return self.info.get("error", "")
+
+
+def _transform(source: str) -> str:
+    """IPython syntax (magics, ``!cmd``) to plain Python, as the kernel would see it."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    return TransformerManager().transform_cell(source)
+
+
+def _names_in(node: ast.AST) -> set[str]:
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+
+
+def _calls_in(node: ast.AST) -> set[str]:
+    """Names called directly (``f(...)``) anywhere in ``node``."""
+    return {n.func.id for n in ast.walk(node) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+
+
+def definitions_of(cells: list[tuple[int, str]]) -> tuple[list[str], list[int]]:
+    """The top-level definitions of code cells, in order: (statements, cell index of each).
+
+    Kept: imports, ``def``/``class``, and assignments whose value calls no name
+    defined in the notebook (e.g. ``GRID = np.logspace(0, 6, 25)``).  Everything
+    else (data loading, fitting, plotting, magics) is left out.
+    """
+    statements, origin = [], []
+    defined: set[str] = set()  # functions and classes of the notebook
+    for index, source in cells:
+        try:
+            tree = ast.parse(_transform(source))
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            continue
+        for node in tree.body:
+            keep = False
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                keep = True
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                keep = True
+                defined.add(node.name)
+            elif isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
+                keep = not (_calls_in(node.value) & defined) and not isinstance(node.value, (ast.Lambda,)) or (
+                    isinstance(node.value, ast.Lambda)
+                )
+            if keep:
+                try:
+                    statements.append(ast.unparse(node))
+                    origin.append(index)
+                except (ValueError, RecursionError):
+                    continue
+    return statements, origin
+
+
+def standard_calls() -> list[ProbeCall]:
+    """The calls the judge needs, cheapest first (see grading.checks for what each proves)."""
+    A = lambda name: {"kind": "array", "name": name}  # noqa: E731
+    M = lambda name: {"kind": "moments", "name": name}  # noqa: E731
+    S = lambda c, unregularized=(): {"kind": "sigma", "c": c, "unregularized": list(unregularized)}  # noqa: E731
+    train = [{"kind": "training", "part": "images"}, {"kind": "training", "part": "labels"}]
+    return [
+        ProbeCall("predict_small", "predict", [A("x_small_100"), A("small_means"), A("small_sigma"), A("small_priors")]),
+        ProbeCall("predict_priors", "predict", [A("x_normal"), A("same_means"), A("same_sigma"), A("skewed_priors")]),
+        ProbeCall("predict_det", "predict", [A("x_zero"), A("same_means"), A("scaled_sigma"), A("uniform_priors")]),
+        ProbeCall("linalg_small", "predict", [A("x_small_100"), A("small_means"), A("small_sigma0"), A("small_priors")]),
+        ProbeCall("linalg_full", "predict", [A("x_check_20"), M("means"), S(0.0), M("priors")]),
+        ProbeCall("linalg_one", "predict", [A("x_check_20"), M("means"), S(3000.0, [3]), M("priors")]),
+        ProbeCall("predict_ref", "predict", [A("x_check"), M("means"), S(3000.0), M("priors")]),
+        ProbeCall("predict_huge", "predict", [A("x_check_1000"), M("means"), S(1e9), M("priors")]),
+        ProbeCall("fit_unseen", "fit_generative_model", [A("x_unseen"), A("y_unseen")]),
+        ProbeCall("fit_full", "fit_generative_model", train),
+        ProbeCall("per_class_full", "fit_generative_model_per_class_c", train),
+    ]
+
+
+class Probe(LoggingConfigurable):
+    """Runs the probe calls of one submission in sandboxes."""
+
+    call_timeout = Int(600, help="Seconds one probe call of a student's function may run.").tag(config=True)
+    probe_timeout = Int(1800, help="Seconds all probe calls of one submission may take together.").tag(config=True)
+    max_restarts = Int(3, help="Probe processes restarted after a call that timed out or crashed.").tag(config=True)
+
+    def __init__(self, sandbox: Sandbox, **kwargs):
+        super().__init__(**kwargs)
+        self.sandbox = sandbox
+
+    def run(self, cells: list[tuple[int, str]], calls: list[ProbeCall], io_dir: str, probe_view: str) -> dict:
+        """Run ``calls`` after defining ``cells``; return {call id: ProbeResult}."""
+        statements, origin = definitions_of(cells)
+        out = Path(io_dir) / "probe"
+        out.mkdir(parents=True, exist_ok=True)
+        root = STUDENT_ROOT if self.sandbox.enabled else probe_view
+        plan = {
+            "definitions": statements,
+            "definition_cells": origin,
+            "calls": [{"id": c.id, "function": c.function, "args": c.args} for c in calls],
+            "inputs": f"{root}/inputs.npz",
+            "moments": f"{root}/moments.npz",
+            "out": str(out),
+        }
+        plan_path = Path(io_dir) / "plan.json"
+        plan_path.write_text(json.dumps(plan))
+        results: dict = {}
+        deadline = time.monotonic() + self.probe_timeout
+        start, restarts = 0, 0
+        while start < len(calls):
+            stopped_at = self._run_from(start, calls, plan_path, io_dir, probe_view, deadline, results)
+            if stopped_at is None:
+                break
+            start = stopped_at + 1
+            if restarts >= self.max_restarts or time.monotonic() >= deadline:
+                for call in calls[start:]:
+                    results[call.id] = ProbeResult("not-run", info={"error": "the grader stopped calling your "
+                                                   "functions after repeated time-outs or crashes"})
+                break
+            restarts += 1
+        for call in calls:
+            results.setdefault(call.id, ProbeResult("not-run", info={"error": "not run"}))
+        return results
+
+    def _run_from(self, start, calls, plan_path, io_dir, probe_view, deadline, results) -> int | None:
+        """One probe process from call ``start``; returns the index it stopped at, or None when done."""
+        read_fd, write_fd = os.pipe()
+        runner = f"{STUDENT_ROOT if self.sandbox.enabled else probe_view}/lib/gm_probe_runner.py"
+        env_extra = {"MPLBACKEND": "Agg"}
+        if not self.sandbox.enabled:
+            env_extra["PYTHONPATH"] = f"{probe_view}/lib"
+        handle = self.sandbox.popen(
+            [sys.executable, runner, str(plan_path), str(start)], io_dir=io_dir, student_root=probe_view,
+            env_extra=env_extra, pass_fds=(write_fd, 3), stdin=subprocess_devnull(), stdout=subprocess_devnull(),
+            stderr=subprocess_devnull(), preexec_fn=_dup_to_3(write_fd),
+        )
+        os.close(write_fd)
+        buffer = b""
+        current = start
+        # Defining the functions counts against the first call's time.
+        call_deadline = min(deadline, time.monotonic() + self._timeout(calls[current]) + 60)
+        try:
+            while True:
+                wait = call_deadline - time.monotonic()
+                if wait <= 0:
+                    self._record_failure(calls[current], "timeout", handle, results)
+                    return current
+                ready, _, _ = select.select([read_fd], [], [], min(wait, 1.0))
+                if not ready:
+                    if handle.popen.poll() is not None:
+                        self._record_failure(calls[current], "crashed", handle, results)
+                        return current
+                    continue
+                chunk = os.read(read_fd, 65536)
+                if not chunk:
+                    handle.popen.wait(timeout=10)
+                    if current < len(calls):
+                        self._record_failure(calls[current], "crashed", handle, results)
+                        return current
+                    return None
+                buffer += chunk
+                while b"\n" in buffer:
+                    line, buffer = buffer.split(b"\n", 1)
+                    text = line.decode("utf-8", "replace").strip()
+                    if text == "finished":
+                        return None
+                    if text.startswith("done ") and current < len(calls) and text[5:] == calls[current].id:
+                        results[calls[current].id] = self._collect(calls[current], Path(io_dir) / "probe")
+                        current += 1
+                        if current >= len(calls):
+                            return None
+                        call_deadline = min(deadline, time.monotonic() + self._timeout(calls[current]))
+        finally:
+            os.close(read_fd)
+            handle.release()
+
+    def _timeout(self, call: ProbeCall) -> int:
+        return call.timeout or self.call_timeout
+
+    def _record_failure(self, call, kind, handle, results):
+        handle.stop()
+        hit = handle.limits_hit()
+        if kind == "timeout":
+            message = f"{call.function} did not return within the limit of {self._timeout(call)} s"
+        else:
+            message = f"the process running {call.function} died (a crash, os._exit or a limit)"
+        if hit:
+            message += "; limit reached: " + "; ".join(hit)
+        results[call.id] = ProbeResult(kind, info={"error": message, "limits_hit": hit})
+
+    def _collect(self, call: ProbeCall, out: Path) -> ProbeResult:
+        try:
+            record = json.loads((out / f"{call.id}.json").read_text())
+        except (OSError, ValueError):
+            return ProbeResult("crashed", info={"error": "no result was recorded"})
+        if not isinstance(record, dict):
+            return ProbeResult("crashed", info={"error": "no result was recorded"})
+        status = record.get("status")
+        if status != "returned":
+            return ProbeResult(status if status in ("raised", "undefined") else "crashed", info=record)
+        items = []
+        try:
+            if os.path.getsize(out / f"{call.id}.npz") > 400 * 2**20:
+                return ProbeResult("crashed", info={"error": "the result was too large"})
+            with np.load(out / f"{call.id}.npz", allow_pickle=False) as data:
+                for i in range(int(record.get("length", 0))):
+                    array = data[f"r{i}"] if f"r{i}" in data.files else None
+                    items.append(array if array is None or array.dtype.kind in "biuf" else None)
+        except (OSError, ValueError, KeyError, TypeError):
+            return ProbeResult("crashed", info={"error": "the result could not be read"})
+        return ProbeResult("returned", items=items, info=record)
+
+
+def subprocess_devnull():
+    import subprocess
+
+    return subprocess.DEVNULL
+
+
+def _dup_to_3(fd):
+    def setup():
+        os.dup2(fd, 3)
+
+    return setup
