@@ -17,6 +17,7 @@ import sys
 COMMANDS = {
     "autograde": ("grading.autograde", "grade every submission of an assignment, each in its own sandbox"),
     "report": ("grading.report", "write the class report (HTML, figures, CSV) from the gradebook"),
+    "export-lms": ("grading.lms", "write a Canvas gradebook-import CSV and a zip of every student's feedback"),
 }
 
 

@@ -6,7 +6,8 @@ notebook), the students, their submissions with timestamps, and the scores
 nbgrader's autograder and a human grader would have recorded.  Beside it,
 ``submitted/`` holds each student's notebook and ``autograded/`` the graded
 copy, whose failed test cells carry the one-line error output the grader
-writes; ``grading_summary.json`` is present for some students only.
+writes; ``grading_summary.json`` is present for some students only, and
+``feedback/`` holds a feedback page for every graded student but harry.
 
 ``CLASS`` is the specification the tests compare the report against: it is
 plain data, independent of the code under test.
@@ -349,6 +350,9 @@ def _autograded_notebook(nb, spec: StudentSpec):
 # ---------------------------------------------------------------------------
 # The course directory
 
+# What nbgrader generate_feedback writes, reduced to what identifies it.
+FEEDBACK_HTML = "<!DOCTYPE html><html><head><meta charset='utf-8'><title>feedback</title></head><body>feedback for {student}</body></html>"
+
 
 def build_course(course: Path) -> Path:
     """Write gradebook.db, submitted/ and autograded/ of the class into ``course``."""
@@ -389,6 +393,10 @@ def build_course(course: Path) -> Path:
                 continue
             out.mkdir(parents=True, exist_ok=True)
             nbformat.write(_autograded_notebook(nb, spec), out / f"{NOTEBOOK}.ipynb")
+            if name != "harry":  # harry's feedback was not generated
+                feedback = course / "feedback" / name / ASSIGNMENT
+                feedback.mkdir(parents=True)
+                (feedback / f"{NOTEBOOK}.html").write_text(FEEDBACK_HTML.format(student=name))
             for cell in AUTO_CELLS:
                 grade = gb.find_grade(cell, NOTEBOOK, ASSIGNMENT, name)
                 grade.auto_score = 0.0 if cell in spec.failed else GRADE_CELLS[cell][0]

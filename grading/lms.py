@@ -1,0 +1,157 @@
+"""``python -m grading export-lms ASSIGNMENT``: grades and feedback for the LMS.
+
+Writes into one folder (default ``exports/<assignment>/``):
+
+``canvas_grades.csv``
+    A file for Canvas's gradebook import (*Grades → Import*), laid out like
+    Canvas's own gradebook export: the columns ``Student`` ("Last, First"),
+    ``ID`` (Canvas user id), ``SIS User ID``, ``SIS Login ID``, ``Section``,
+    then one column for the assignment, named like Canvas names it
+    (``<name> (<Canvas assignment id>)`` updates that assignment; a new name
+    makes Canvas create one).  The second row, ``Points Possible``, holds the
+    maximum score.  Scores are nbgrader's final scores (late penalty
+    subtracted, 0 without a submission), as ``nbgrader export`` computes them.
+    With ``--roster`` (a gradebook CSV exported from the Canvas course) the
+    Canvas identifiers and section are copied from the roster row whose
+    ``--match-column`` (default ``SIS Login ID``) equals the nbgrader student
+    id; without it, the nbgrader student id is written as ``SIS Login ID``
+    and the other identifiers are left empty.
+``feedback_<assignment>.zip``
+    nbgrader's feedback (``feedback/<student>/<assignment>/*.html``, made by
+    ``nbgrader generate_feedback``) as ``<student>/<notebook>.html``, with
+    ``manifest.csv`` (student, name, Canvas ids, score, file names): one
+    self-contained HTML file per student and notebook, to attach to each
+    student's submission (SpeedGrader) or to post through the Canvas API.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import sys
+import zipfile
+from pathlib import Path
+
+from grading.report import collect
+
+__all__ = ["CANVAS_ID_COLUMNS", "canvas_rows", "feedback_bundle", "main", "read_roster"]
+
+CANVAS_ID_COLUMNS = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
+POINTS_POSSIBLE = "Points Possible"
+
+
+def read_roster(path, match_column: str = "SIS Login ID") -> dict:
+    """Read a Canvas gradebook export: {value of ``match_column``: row} for every student row."""
+    path = Path(path)
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        reader = csv.DictReader(f)
+        required = CANVAS_ID_COLUMNS + ([match_column] if match_column not in CANVAS_ID_COLUMNS else [])
+        missing = [c for c in required if c not in (reader.fieldnames or [])]
+        if missing:
+            raise ValueError(
+                f"The roster {str(path)!r} must be a gradebook CSV exported from Canvas with the columns "
+                f"{required}. Missing {missing}; found {reader.fieldnames}."
+            )
+        roster = {}
+        for row in reader:
+            name = (row.get("Student") or "").strip()
+            if name in (POINTS_POSSIBLE, "") or name.lower().startswith("test student"):
+                continue  # Canvas's points and posting-policy rows, and its test student
+            key = (row.get(match_column) or "").strip()
+            if key:
+                roster[key] = row
+    return roster
+
+
+def canvas_rows(data, column: str, roster: dict | None = None) -> tuple:
+    """The Canvas CSV rows (header and ``Points Possible`` first) and the students left out.
+
+    Returns
+    -------
+    rows : list of list of str
+    unmatched : list of str
+        Students of the gradebook without a roster row (not written).
+    """
+    rows = [[*CANVAS_ID_COLUMNS, column], [POINTS_POSSIBLE, "", "", "", "", f"{data.max_score:g}"]]
+    unmatched = []
+    for student in data.students:
+        name = ", ".join(p for p in (student.last_name, student.first_name) if p) or student.id
+        if roster is None:
+            ids = ["", "", student.id, ""]
+        elif student.id in roster:
+            r = roster[student.id]
+            name = r.get("Student") or name
+            ids = [r.get("ID", ""), r.get("SIS User ID", ""), r.get("SIS Login ID", ""), r.get("Section", "")]
+        else:
+            unmatched.append(student.id)
+            continue
+        rows.append([name, *ids, f"{round(student.score, 4):g}"])
+    return rows, unmatched
+
+
+def feedback_bundle(course, data, target) -> list:
+    """Zip every student's feedback HTML with a manifest; return the students without feedback."""
+    course = Path(course)
+    notebooks = sorted({c.notebook for c in data.cells})
+    missing = []
+    manifest = io.StringIO()
+    writer = csv.writer(manifest)
+    writer.writerow(["student_id", "name", "score", "max_score", "late_penalty", "files"])
+    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
+        for student in data.students:
+            folder = course / "feedback" / student.id / data.assignment
+            files = []
+            for nb in notebooks:
+                path = folder / f"{nb}.html"
+                if path.is_file():
+                    arcname = f"{student.id}/{nb}.html"
+                    bundle.write(path, arcname)
+                    files.append(arcname)
+            if student.submitted and not files:
+                missing.append(student.id)
+            name = " ".join(p for p in (student.first_name, student.last_name) if p)
+            writer.writerow([student.id, name, f"{student.score:g}", f"{data.max_score:g}", f"{student.late_penalty:g}", ";".join(files)])
+        bundle.writestr("manifest.csv", manifest.getvalue())
+    return missing
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m grading export-lms", description="Export grades (Canvas CSV) and a feedback bundle.")
+    p.add_argument("assignment", help="the assignment's name in the gradebook, e.g. gaussian_generative")
+    p.add_argument("--course", default=".", help="the course folder, with feedback/ and autograded/ (default: .)")
+    p.add_argument("--db", default=None, help="the gradebook URL (default: sqlite:///COURSE/gradebook.db)")
+    p.add_argument("--out", default=None, help="the output folder (default: COURSE/exports/ASSIGNMENT)")
+    p.add_argument("--canvas-column", default=None,
+                   help="the grade column's header, e.g. 'Gaussian generative (48213)' to update that Canvas assignment (default: ASSIGNMENT)")
+    p.add_argument("--roster", default=None, help="a gradebook CSV exported from the Canvas course, for the Canvas ids and sections")
+    p.add_argument("--match-column", default="SIS Login ID", help="the roster column that holds the nbgrader student id (default: 'SIS Login ID')")
+    return p
+
+
+def main(argv=None) -> int:
+    """Run the command; return the exit status (2: bad arguments, 1: nothing could be exported)."""
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    course = Path(args.course)
+    out = Path(args.out) if args.out else course / "exports" / args.assignment
+    try:
+        data = collect(course, args.assignment, args.db)
+        roster = read_roster(args.roster, args.match_column) if args.roster else None
+    except (FileNotFoundError, LookupError, ValueError) as exc:
+        print(f"python -m grading export-lms: {exc}", file=sys.stderr)
+        return 1
+    out.mkdir(parents=True, exist_ok=True)
+    rows, unmatched = canvas_rows(data, args.canvas_column or args.assignment, roster)
+    with open(out / "canvas_grades.csv", "w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows(rows)
+    bundle = out / f"feedback_{args.assignment}.zip"
+    missing = feedback_bundle(course, data, bundle)
+    print(f"wrote {out / 'canvas_grades.csv'} ({len(rows) - 2} students) and {bundle}")
+    if unmatched:
+        print(f"warning: not in the roster (left out of canvas_grades.csv): {', '.join(unmatched)}", file=sys.stderr)
+    if missing:
+        print(f"warning: submitted but no feedback (run nbgrader generate_feedback): {', '.join(missing)}", file=sys.stderr)
+    return 0
