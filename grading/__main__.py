@@ -4,6 +4,7 @@ Commands
 --------
 autograde   grade every submission of an assignment in the sandbox (see grading.autograde)
 report      the class report after grading (see grading.report)
+export-lms  Canvas gradebook-import CSV and feedback bundle (see grading.lms)
 
 Each command lives in its own module with a ``main(argv) -> int`` function;
 this dispatcher only imports the one that is asked for.
