@@ -85,10 +85,9 @@ def autograded_scores(course: Path) -> dict:
 
 
 def load_plugins():
-    """Import grading/nbgrader_plugins.py (the repository root need not be on sys.path)."""
-    import importlib.util
+    """Import grading.nbgrader_plugins from the repository root (which need not be on sys.path)."""
+    import importlib
 
-    spec = importlib.util.spec_from_file_location("nbgrader_plugins", ROOT / "grading" / "nbgrader_plugins.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    return importlib.import_module("grading.nbgrader_plugins")
