@@ -35,7 +35,6 @@ different classifiers whenever the ``rho_j`` differ.
 from __future__ import annotations
 
 import numpy as np
-from scipy.linalg.blas import dsyrk
 from sklearn.covariance import ledoit_wolf, oas
 
 from .density import Eigenbasis, eigenbasis
@@ -66,16 +65,8 @@ def class_groups(X: np.ndarray, y_encoded: np.ndarray, n_classes: int):
         yield j, X[order[bounds[j] : bounds[j + 1]]]
 
 
-def _scatter(centred: np.ndarray) -> np.ndarray:
-    """Return ``centred.T @ centred`` (upper triangle only, the lower is garbage).
-
-    One BLAS ``syrk``: half the flops of the general product.
-    """
-    return dsyrk(1.0, centred.T, trans=0, lower=0)
-
-
 def symmetric_scatter(centred: np.ndarray) -> np.ndarray:
-    """Return ``centred.T @ centred`` in full, from one ``syrk``.
+    """Return ``centred.T @ centred`` (numpy calls BLAS ``syrk`` for this product).
 
     Parameters
     ----------
@@ -85,8 +76,7 @@ def symmetric_scatter(centred: np.ndarray) -> np.ndarray:
     -------
     scatter : ndarray of shape (n_features, n_features)
     """
-    upper = _scatter(centred)
-    return np.triu(upper) + np.triu(upper, 1).T
+    return centred.T @ centred
 
 
 def fit_family(X, y_encoded, n_classes, covariance="full", alpha=1.0, shrinkage=None, shrinkage_form="convex"):
@@ -171,7 +161,7 @@ def fit_family(X, y_encoded, n_classes, covariance="full", alpha=1.0, shrinkage=
                 # exact null space (zero rows and columns), never factorised.
                 centred = Xj - means[j]
                 rows = np.flatnonzero(np.any(centred != 0, axis=0))
-                S_rows = _scatter(np.ascontiguousarray(centred[:, rows])) / counts[j]
+                S_rows = symmetric_scatter(centred[:, rows]) / counts[j]
                 bases.append(eigenbasis(S_rows, rows, d))
             if shrinkage is not None:
                 m[j] = bases[-1].values.sum() / d
