@@ -76,6 +76,7 @@ class Student:
     scores: dict = field(default_factory=dict)  # (notebook, cell) -> score, None if not graded
     messages: dict = field(default_factory=dict)  # (notebook, cell) -> failure message of a failed check
     autograded: bool = False  # an autograded notebook exists
+    recorded: bool = True  # False: in submitted/ but not among the gradebook's submissions
     summary: dict | None = None  # grading_summary.json, if any
 
     @property
@@ -94,6 +95,8 @@ class Student:
             return None
         if self.summary and self.summary.get("not_gradable"):
             return str(self.summary["not_gradable"])
+        if not self.recorded:
+            return "in submitted/ but not in the gradebook (autograding stopped before recording it)"
         if not self.autograded:
             return "no autograded notebook (autograding failed or was not run)"
         return None
@@ -219,6 +222,9 @@ def collect(course, assignment: str, db_url: str | None = None, parts=DEFAULT_PA
             try:
                 sub = gb.find_submission(assignment, st.id)
             except MissingEntry:
+                # a submission that autograding never recorded still counts as submitted
+                student.submitted = (course / "submitted" / st.id / assignment).is_dir()
+                student.recorded = not student.submitted
                 students.append(student)
                 continue
             student.submitted = True
@@ -230,6 +236,11 @@ def collect(course, assignment: str, db_url: str | None = None, parts=DEFAULT_PA
                     graded = grade.manual_score is not None or grade.auto_score is not None
                     student.scores[(nb.name, grade.name)] = float(grade.score) if graded else None
             students.append(student)
+    known = {s.id for s in students}
+    for folder in sorted((course / "submitted").glob(f"*/{assignment}")):
+        if folder.is_dir() and folder.parent.name not in known:
+            students.append(Student(folder.parent.name, submitted=True, recorded=False))
+    students.sort(key=lambda s: s.id)
     by_cell = {(c.notebook, c.name): c for c in cells}
     for student in students:
         if not student.submitted:
@@ -412,6 +423,7 @@ th { background: #f3f3f3; } td.num { text-align: right; font-variant-numeric: ta
 .pair { display: grid; grid-template-columns: 1fr 1fr; gap: 1em; } .pair > div { min-width: 0; }
 .pair pre { background: #f8f8f8; border: 1px solid #ddd; padding: .5em; overflow: auto; max-height: 30em; font-size: 12px; }
 mark { background: #ffd54f; }
+figure { margin: 1em 0; } figcaption { color: #555; font-size: .9em; }
 """
 
 
@@ -429,6 +441,10 @@ def _table(header, rows, numeric=()) -> str:
             cells.append(f"<td{cls}>{value}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def _figure(src: str, alt: str, caption: str) -> str:
+    return f"<figure><img src='{_e(src)}' alt='{_e(alt)}'><figcaption>{_e(caption)}</figcaption></figure>"
 
 
 def _hours(seconds: float) -> str:
@@ -461,14 +477,17 @@ def render_html(data: ClassData, similar=None, similarity_note: str = "") -> str
         + ".</p>"
     )
     out.append("<h2 id='scores'>Score distributions</h2>")
-    out.append("<img src='scores_total.png' alt='histogram of the final scores'>")
-    out.append("<img src='scores_parts.png' alt='histograms of the scores of each part'>")
+    out.append(_figure("scores_total.png", "histogram of the final scores",
+                       "Final scores (late penalty subtracted) of every submission."))
+    out.append(_figure("scores_parts.png", "histograms of the scores of each part",
+                       "Scores of each part before any late penalty; written: the answers graded by hand (0 until graded)."))
 
     # Checks
     out.append("<h2 id='checks'>Autograded checks: what to re-teach</h2>")
     out.append(f"<p>Share of the {len(data.graded)} autograded submissions that did not get a check's full points, "
                "most failed first, with their failure messages (messages differing only in numbers are grouped).</p>")
-    out.append("<img src='checks_failed.png' alt='share of submissions failing each check'>")
+    out.append(_figure("checks_failed.png", "share of submissions failing each check",
+                       "Share of the autograded submissions that did not get each check's points, in notebook order."))
     rows = []
     checks = sorted((c for c in data.cells if c.autograded), key=lambda c: -len(data.failed(c)))
     n = max(1, len(data.graded))
@@ -490,7 +509,8 @@ def render_html(data: ClassData, similar=None, similarity_note: str = "") -> str
 
     # Run times and limits
     out.append("<h2 id='runtime'>Grading time, limits and submissions that could not be graded</h2>")
-    out.append("<img src='run_times.png' alt='grading time per submission'>")
+    out.append(_figure("run_times.png", "grading time per submission",
+                       "Grading time per submission, from grading_summary.json; red: a time or memory limit was hit."))
     rows = []
     for s in sub:
         rows.append([

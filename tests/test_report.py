@@ -112,6 +112,8 @@ def test_csv_scores_agree_with_the_specification(rows):
         assert row["seconds"] == ("" if summary.get("seconds") is None else str(float(summary["seconds"]))), student
         assert row["limits_hit"] == ";".join(summary.get("limits_hit") or []), student
     assert rows["grace"]["not_gradable"] == CLASS["grace"].summary["not_gradable"]
+    # judy's notebook is in submitted/, but autograding never recorded it
+    assert rows["judy"]["submitted"] == "1" and "not in the gradebook" in rows["judy"]["not_gradable"]
     assert float(rows["carol"]["hours_late"]) == pytest.approx(40.0)
 
 
@@ -206,6 +208,7 @@ def test_page_groups_failure_messages(page):
 def test_page_limits_not_gradable_late_and_manual(page):
     runtime = page.split("id='runtime'")[1].split("id='late'")[0]
     assert "the notebook is not valid JSON" in runtime
+    assert "<td>judy</td><td class=\"num\"></td><td></td><td><span class='bad'>in submitted/ but not in the gradebook" in runtime
     assert "<td>ivan</td><td class=\"num\">600.0</td><td>time</td>" in runtime
     assert "<td>erin</td><td class=\"num\">75.2</td><td>memory</td>" in runtime
     late = page.split("id='late'")[1].split("id='manual'")[0]

@@ -24,7 +24,8 @@ The students' code (for the similarity check):
 - ``ivan`` the reference solution with the seed's grid of c (so alice's
   code too: also listed as similar);
 - ``harry`` the untouched release; ``grace`` a submission that could not be
-  graded; ``frank`` no submission at all.
+  graded; ``judy`` a submission in ``submitted/`` that autograding never
+  recorded in the gradebook; ``frank`` no submission at all.
 """
 
 from __future__ import annotations
@@ -74,6 +75,7 @@ class StudentSpec:
     submitted: bool = True
     timestamp: dt.datetime | None = ON_TIME
     gradable: bool = True
+    recorded: bool = True  # False: in submitted/, but autograding never recorded it in the gradebook
     # autograded cell -> (ename, evalue) of its error output; every other autograded cell passes
     failed: dict = field(default_factory=dict)
     # written-answer cell -> manual score, or None when not graded yet
@@ -135,6 +137,7 @@ CLASS = {
         "Grace", "Gill", gradable=False, code="release",
         summary={"seconds": 0.5, "limits_hit": [], "not_gradable": "the notebook is not valid JSON (line 1 column 1)"},
     ),
+    "judy": StudentSpec("Judy", "Jones", gradable=False, recorded=False, code="release"),
     "harry": StudentSpec(
         "Harry", "Hale", code="release",
         failed={name: NOT_IMPLEMENTED for name in AUTO_CELLS},
@@ -376,10 +379,13 @@ def build_course(course: Path) -> Path:
             gb.add_student(name, first_name=spec.first, last_name=spec.last, email=f"{name}@example.edu")
             if not spec.submitted:
                 continue
-            gb.add_submission(ASSIGNMENT, name, timestamp=spec.timestamp.replace(tzinfo=None))
             nb = student_notebook(spec.code)
             folder = course / "submitted" / name / ASSIGNMENT
             folder.mkdir(parents=True)
+            if not spec.recorded:
+                nbformat.write(nb, folder / f"{NOTEBOOK}.ipynb")
+                continue
+            gb.add_submission(ASSIGNMENT, name, timestamp=spec.timestamp.replace(tzinfo=None))
             if spec.gradable:
                 nbformat.write(nb, folder / f"{NOTEBOOK}.ipynb")
             else:
