@@ -20,6 +20,7 @@ goes on with the next call.
 from __future__ import annotations
 
 import ast
+import builtins
 import json
 import os
 import select
@@ -35,9 +36,6 @@ from traitlets.config import LoggingConfigurable
 from .sandbox import STUDENT_ROOT, Sandbox
 
 __all__ = ["Probe", "ProbeCall", "ProbeResult", "definitions_of", "standard_calls"]
-
-_BUILTIN_NAMES = set(dir(__builtins__) if isinstance(__builtins__, dict) is False else __builtins__)
-
 
 @dataclass
 class ProbeCall:
@@ -69,24 +67,48 @@ def _transform(source: str) -> str:
     return TransformerManager().transform_cell(source)
 
 
-def _names_in(node: ast.AST) -> set[str]:
-    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+_SAFE_CALLABLES = set(dir(builtins)) - {"open", "exec", "eval", "compile", "input", "__import__", "breakpoint"}
+_SAFE_MODULES = {"functools", "itertools", "operator", "math", "collections", "typing", "dataclasses", "enum"}
 
 
-def _calls_in(node: ast.AST) -> set[str]:
-    """Names called directly (``f(...)``) anywhere in ``node``."""
-    return {n.func.id for n in ast.walk(node) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+def _callee_root(func: ast.AST) -> tuple[str | None, bool]:
+    """(root name, whether the callee is an attribute chain) of a call's function."""
+    chain = False
+    while isinstance(func, ast.Attribute):
+        func, chain = func.value, True
+    return (func.id if isinstance(func, ast.Name) else None), chain
+
+
+def _cheap_value(value: ast.AST, modules: set[str], safe_names: set[str]) -> bool:
+    """True when every call in ``value`` is a module function (``np.logspace``), a builtin, or a
+    function-building helper (``functools.partial``): a constant, not a computation on data."""
+    for node in ast.walk(value):
+        if isinstance(node, (ast.Await, ast.Yield, ast.YieldFrom, ast.NamedExpr)):
+            return False
+        if isinstance(node, ast.Call):
+            root, chain = _callee_root(node.func)
+            if root is None:
+                return False
+            if chain and root in modules:
+                continue
+            if not chain and root in safe_names:
+                continue
+            return False
+    return True
 
 
 def definitions_of(cells: list[tuple[int, str]]) -> tuple[list[str], list[int]]:
     """The top-level definitions of code cells, in order: (statements, cell index of each).
 
-    Kept: imports, ``def``/``class``, and assignments whose value calls no name
-    defined in the notebook (e.g. ``GRID = np.logspace(0, 6, 25)``).  Everything
-    else (data loading, fitting, plotting, magics) is left out.
+    Kept: imports, ``def``/``class``, and assignments whose value is a constant
+    built by module functions, builtins or functools-style helpers (for example
+    ``GRID = np.logspace(0, 6, 25)`` or ``fast = partial(fit, k=10)``).  Left out:
+    everything else (loading data, fitting, plotting, loops, magics), which may
+    be slow and which the functions must not depend on.
     """
     statements, origin = [], []
-    defined: set[str] = set()  # functions and classes of the notebook
+    modules: set[str] = set()  # names bound to modules by ``import``
+    safe_names = set(_SAFE_CALLABLES)
     for index, source in cells:
         try:
             tree = ast.parse(_transform(source))
@@ -94,15 +116,21 @@ def definitions_of(cells: list[tuple[int, str]]) -> tuple[list[str], list[int]]:
             continue
         for node in tree.body:
             keep = False
-            if isinstance(node, (ast.Import, ast.ImportFrom)):
+            if isinstance(node, ast.Import):
                 keep = True
+                modules |= {(a.asname or a.name).split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom):
+                keep = True
+                for alias in node.names:
+                    name = alias.asname or alias.name
+                    if (node.module or "").split(".")[0] in _SAFE_MODULES:
+                        safe_names.add(name)
+                    else:
+                        modules.add(name)  # from scipy import linalg: attribute calls only
             elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 keep = True
-                defined.add(node.name)
             elif isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
-                keep = not (_calls_in(node.value) & defined) and not isinstance(node.value, (ast.Lambda,)) or (
-                    isinstance(node.value, ast.Lambda)
-                )
+                keep = _cheap_value(node.value, modules, safe_names)
             if keep:
                 try:
                     statements.append(ast.unparse(node))

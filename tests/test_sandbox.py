@@ -1,0 +1,301 @@
+"""Attacks on the sandbox and the notebook executor, one small notebook each.
+
+Every test runs real bubblewrap and a real kernel inside it; each attack is
+something a student's cell could do, and each test shows that it fails, that
+the harm stays inside the sandbox, and that the rest of the notebook is still
+run.  The class simulation (test_assignment_grading.py) repeats the attacks
+through nbgrader on the real assignment.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from grading.executor import NotebookExecutor, load_claims  # noqa: E402
+from grading.probe import Probe, ProbeCall, definitions_of  # noqa: E402
+from grading.sandbox import Sandbox, SandboxUnavailable  # noqa: E402
+
+pytestmark = pytest.mark.slow
+
+
+def _notebook(*sources):
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    return nb
+
+
+def _text(cell) -> str:
+    parts = []
+    for out in cell.outputs:
+        if out.output_type == "stream":
+            parts.append(out.text)
+        elif out.output_type == "error":
+            parts.append(f"{out.ename}: {out.evalue}")
+        elif "data" in out:
+            parts.append(out.data.get("text/plain", ""))
+    return "".join(parts)
+
+
+@pytest.fixture
+def view(tmp_path):
+    """A minimal read-only view: an empty lib folder."""
+    (tmp_path / "view" / "lib").mkdir(parents=True)
+    return str(tmp_path / "view")
+
+
+@pytest.fixture
+def run(tmp_path, view):
+    def go(nb, export=(), **limits):
+        sandbox_limits = {k: limits.pop(k) for k in list(limits) if k in ("memory_limit", "max_processes")}
+        sandbox = Sandbox(**sandbox_limits)
+        executor = NotebookExecutor(sandbox, **{"cell_timeout": 60, "notebook_timeout": 300, **limits})
+        io_dir = tmp_path / f"io-{time.monotonic_ns()}"
+        io_dir.mkdir()
+        result = executor.run(nb, str(io_dir), view, list(export))
+        return result, io_dir
+    return go
+
+
+def test_a_missing_bubblewrap_stops_grading_with_one_line_naming_the_cause_and_the_option():
+    with pytest.raises(SandboxUnavailable) as info:
+        Sandbox(bwrap="no-such-bwrap-here").check()
+    message = str(info.value)
+    assert "no-such-bwrap-here" in message and "c.Sandbox.enabled = False" in message and "\n" not in message
+
+
+def test_the_sandbox_is_available_here():
+    Sandbox().check()
+
+
+def test_runs_cells_and_exports_results_as_plain_arrays(run):
+    nb = _notebook("import numpy as np\nx = np.arange(3.0)\nprint('hello')", "y = {1: [1, 2], 0: [3, 4]}\nz = 'text'")
+    result, io_dir = run(nb, export=("x", "y", "z", "absent"))
+    assert _text(nb.cells[0]) == "hello\n"
+    arrays, info = load_claims(result.claims_path, ["x", "y", "z", "absent"])
+    assert arrays["x"].tolist() == [0.0, 1.0, 2.0]
+    assert arrays["y"].tolist() == [[3, 4], [1, 2]] and info["y"]["type"] == "dict"
+    assert info["z"]["status"] == "unreadable" and info["absent"]["status"] == "missing"
+
+
+def test_no_network_not_even_the_graders_loopback(run):
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(5)
+    server.settimeout(0.5)
+    port = server.getsockname()[1]
+    accepted = []
+
+    def accept():
+        end = time.monotonic() + 30
+        while time.monotonic() < end:
+            try:
+                accepted.append(server.accept())
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    nb = _notebook(
+        "import socket\n"
+        f"for host in ('127.0.0.1', '8.8.8.8'):\n"
+        "    try:\n"
+        f"        socket.create_connection((host, {port}), timeout=3)\n"
+        "        print('CONNECTED', host)\n"
+        "    except OSError as exc:\n"
+        "        print('refused', host, type(exc).__name__)\n"
+    )
+    try:
+        run(nb)
+    finally:
+        server.close()
+    text = _text(nb.cells[0])
+    assert "CONNECTED" not in text and text.count("refused") == 2, text
+    assert not accepted
+
+
+def test_the_course_the_graders_home_and_other_files_are_invisible_and_unwritable(run, tmp_path):
+    course = tmp_path / "course"
+    (course / "solutions").mkdir(parents=True)
+    secret = course / "solutions" / "answers.txt"
+    secret.write_text("the answers")
+    (course / "gradebook.db").write_text("grades")
+    outside = tmp_path / "written-by-student.txt"
+    nb = _notebook(
+        "import os\n"
+        "def attempt(label, action):\n"
+        "    try:\n"
+        "        print('SUCCEEDED', label, action())\n"
+        "    except Exception as exc:\n"
+        "        print('failed', label, type(exc).__name__)\n"
+        f"attempt('read answers', lambda: open({str(secret)!r}).read())\n"
+        f"attempt('write gradebook', lambda: open({str(course / 'gradebook.db')!r}, 'w').write('0'))\n"
+        f"attempt('write outside', lambda: open({str(outside)!r}, 'w').write('x'))\n"
+        f"attempt('read repository', lambda: open({str(ROOT / 'grading' / 'checks.py')!r}).read())\n"
+        "attempt('list /root', lambda: os.listdir('/root'))\n"
+        "attempt('write /usr', lambda: open('/usr/pwned', 'w').write('x'))\n"
+        "attempt('write home', lambda: open(os.path.expanduser('~/scratch.txt'), 'w').write('x'))\n"
+    )
+    run(nb)
+    text = _text(nb.cells[0])
+    for label in ("read answers", "write gradebook", "read repository", "write /usr"):
+        assert f"failed {label}" in text, text
+    # /root holds only the Python installation mounted read-only (pyenv), nothing of the grader's home.
+    assert "SUCCEEDED list /root ['.pyenv']" in text or "failed list /root" in text, text
+    # Writing elsewhere lands in the sandbox's private /tmp or home, never on the machine.
+    assert "SUCCEEDED write home" in text
+    assert secret.read_text() == "the answers" and (course / "gradebook.db").read_text() == "grades"
+    assert not outside.exists() and not Path("/usr/pwned").exists()
+
+
+def test_a_detached_process_does_not_outlive_the_sandbox(run):
+    marker = f"{time.time_ns() % 10**6}.25"
+    nb = _notebook(
+        "import os\n"
+        "if os.fork() == 0:\n"
+        "    os.setsid()\n"
+        "    if os.fork() == 0:\n"
+        f"        os.execv('/bin/sleep', ['sleep', '{marker}'])\n"
+        "    os._exit(0)\n"
+        "print('detached')"
+    )
+    run(nb)
+    assert "detached" in _text(nb.cells[0])
+    time.sleep(1)
+    found = subprocess.run(["pgrep", "-f", f"sleep {marker}"], capture_output=True, text=True)
+    assert found.stdout.strip() == "", "the detached process survived grading"
+
+
+def test_a_memory_bomb_ends_its_kernel_only_and_grading_goes_on(run):
+    nb = _notebook(
+        "x = 41",
+        "import numpy as np\nblocks = []\nfor i in range(64):\n    blocks.append(np.ones(2**27))",
+        "print(x + 1)",
+    )
+    result, _ = run(nb, memory_limit=768 * 2**20)
+    assert any("memory" in hit for hit in result.limits_hit), result.events
+    assert "memory" in _text(nb.cells[1]) and "768 MiB" in _text(nb.cells[1])
+    assert _text(nb.cells[2]) == "42\n"  # cell 0 replayed in a new kernel
+
+
+def test_a_fork_bomb_is_contained(run):
+    nb = _notebook(
+        "import os, time\n"
+        "children = 0\n"
+        "try:\n"
+        "    while children < 5000:\n"
+        "        if os.fork() == 0:\n"
+        "            time.sleep(20)\n"
+        "            os._exit(0)\n"
+        "        children += 1\n"
+        "except OSError as exc:\n"
+        "    print('refused after', children, type(exc).__name__)\n",
+        "print('next cell')",
+    )
+    result, _ = run(nb, max_processes=64)
+    text = _text(nb.cells[0])
+    assert "refused after" in text, text
+    assert int(text.split()[2]) < 64
+    assert _text(nb.cells[1]) == "next cell\n"
+    assert any("processes" in hit for hit in result.limits_hit)
+
+
+def test_a_cell_that_ignores_the_interrupt_is_killed_at_its_limit_and_the_rest_runs(run):
+    nb = _notebook(
+        "x = 41",
+        "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass",
+        "print(x + 1)",
+    )
+    start = time.monotonic()
+    result, _ = run(nb, cell_timeout=5)
+    assert time.monotonic() - start < 60
+    assert "limit of 5 s per cell" in _text(nb.cells[1])
+    assert _text(nb.cells[2]) == "42\n"
+    assert result.restarts == 1
+
+
+def test_kernel_restarts_are_capped_so_no_submission_multiplies_the_graders_time(run):
+    die = "import os, time\ntime.sleep(0.5)\nos._exit(1)"
+    nb = _notebook("x = 1", die, die, die, die, "print('never')")
+    start = time.monotonic()
+    result, _ = run(nb, max_kernel_restarts=2)
+    assert time.monotonic() - start < 90
+    assert result.restarts == 2
+    assert "DeadKernelError" in _text(nb.cells[3])
+    assert "did not run this cell" in _text(nb.cells[4]) and "did not run" in _text(nb.cells[5])
+
+
+def test_the_whole_notebook_has_a_time_limit(run):
+    nb = _notebook(*["import time\ntime.sleep(3)"] * 6)
+    start = time.monotonic()
+    result, _ = run(nb, notebook_timeout=8, cell_timeout=60)
+    assert time.monotonic() - start < 40
+    assert result.cells_not_run
+    assert any("time limit" in event for event in result.events)
+
+
+def test_output_beyond_the_cap_is_dropped_with_a_note(run):
+    nb = _notebook("for i in range(20000):\n    print('x' * 100)", "print('after')")
+    run(nb, max_output_bytes=64 * 1024)
+    text = _text(nb.cells[0])
+    assert len(text) < 200 * 1024 and "dropped the rest of this cell's output" in text
+    assert _text(nb.cells[1]) == "after\n"
+
+
+def test_probe_definitions_keep_imports_functions_and_constants_only():
+    cells = [
+        (0, "%matplotlib inline\nimport numpy as np\nX, y = load_data()\nGRID = np.logspace(0, 6, 25)"),
+        (1, "from gradedlib.data import load_mnist\ntrain, labels = load_mnist(\"train\")\ndef fit(x, y):\n    return helper(x)\n\ndef helper(x):\n    return x\n\nmodel = fit(X, y)\nBAD = fit(1, 2)\nplt.show()"),
+        (2, "class Model:\n    pass\nfrom functools import partial\nfast = partial(fit, y=0)\nwhile True:\n    pass"),
+    ]
+    statements, origin = definitions_of(cells)
+    text = "\n".join(statements)
+    assert "import numpy as np" in text and "GRID = np.logspace(0, 6, 25)" in text
+    assert "def fit" in text and "def helper" in text and "class Model" in text and "fast = partial" in text
+    for left_out in ("load_data", "model = fit", "BAD", "plt.show", "while True", "matplotlib"):
+        assert left_out not in text, left_out
+    assert origin == sorted(origin)
+
+
+def test_probe_calls_have_their_own_limits_and_no_test_set(tmp_path):
+    import numpy as np
+
+    view = tmp_path / "view"
+    lib = view / "lib"
+    lib.mkdir(parents=True)
+    (lib / "gm_probe_runner.py").write_text((ROOT / "grading" / "probe_runner.py").read_text())
+    np.savez(view / "inputs.npz", a=np.arange(4.0))
+    np.savez(view / "moments.npz", covariances=np.eye(2)[None])
+    cells = [(0, "import numpy as np\nimport os\n"
+                 "def double(a):\n    return 2 * a\n"
+                 "def loops(a):\n    while True:\n        pass\n"
+                 "def dies(a):\n    os._exit(3)\n"
+                 "def sees_test_set(a):\n"
+                 "    return np.array([os.path.exists(p) for p in ('/opt/generative-mnist/lib/gradedlib/_data/mnist/t10k-images-idx3-ubyte.gz',)])\n")]
+    arg = [{"kind": "array", "name": "a"}]
+    calls = [ProbeCall("one", "double", arg), ProbeCall("two", "loops", arg, timeout=3),
+             ProbeCall("three", "double", arg), ProbeCall("four", "dies", arg), ProbeCall("five", "sees_test_set", arg),
+             ProbeCall("six", "missing", arg)]
+    io = tmp_path / "io"
+    io.mkdir()
+    results = Probe(Sandbox()).run(cells, calls, str(io), str(view))
+    assert results["one"].status == "returned" and results["one"].items[0].tolist() == [0, 2, 4, 6]
+    assert results["two"].status == "timeout" and "3 s" in results["two"].message
+    assert results["three"].status == "returned"
+    assert results["four"].status == "crashed"
+    assert results["five"].items[0].tolist() == [False]
+    assert results["six"].status == "undefined"
