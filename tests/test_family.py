@@ -167,7 +167,14 @@ def test_tied_shrinkage_matches_scipy(data):
 
 @pytest.mark.parametrize(
     "params",
-    [dict(covariance="tied"), dict(covariance="diag"), dict(covariance="spherical"), dict(alpha=0.5), dict(c="oas")],
+    [
+        dict(covariance="tied"),
+        dict(covariance="diag"),
+        dict(covariance="spherical"),
+        dict(alpha=0.5),
+        dict(c="oas"),
+        dict(dtype=np.float32),
+    ],
 )
 def test_sklearn_check_estimator_variants(params):
     with warnings.catch_warnings():

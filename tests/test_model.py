@@ -319,3 +319,13 @@ def test_class_moments_public_and_old_name(blobs):
         np.testing.assert_allclose(means[j], X[y == j].mean(axis=0))
         np.testing.assert_allclose(covs[j], np.cov(X[y == j], rowvar=False, bias=True), rtol=1e-12, atol=1e-14)
         np.testing.assert_array_equal(covs[j], covs[j].T)
+
+
+@pytest.mark.slow
+def test_mnist_float32_agrees_with_float64(mnist_model, mnist_test):
+    Xt, yt = mnist_test
+    low = copy.copy(mnist_model).set_params(dtype=np.float32)
+    agreement = np.mean(low.predict(Xt) == mnist_model.predict(Xt))
+    assert agreement >= 0.999
+    # The null space is real on MNIST: constant pixels in every class, none factorised.
+    assert all(784 - b.rows.size >= 150 for b in mnist_model.bases_)
