@@ -4,7 +4,9 @@ It reads nbgrader's gradebook, the autograded notebooks
 (``autograded/<student>/<assignment>/*.ipynb``: the error outputs of failed
 test cells) and, when the grader wrote one,
 ``autograded/<student>/<assignment>/grading_summary.json`` (``seconds``,
-``limits_hit``, ``not_gradable``), and writes into one folder:
+``limits_hit``, ``not_gradable``; without it, the ``seconds`` and
+``limits_hit`` the grader may leave in the autograded notebook's metadata
+under ``generative_mnist_grading``), and writes into one folder:
 
 - ``report.html``: one self-contained page (no network needed): score
   distributions, for every autograded check the share of students who failed
@@ -44,6 +46,9 @@ __all__ = ["ClassData", "Student", "collect", "main", "part_of", "write_report"]
 DEFAULT_PARTS = ("fit", "predict", "linalgerror", "huge_c", "per_class", "misc")
 WRITTEN = "written"
 NO_OUTPUT_MESSAGE = "(no error output: the cell did not run to the end)"
+#: Notebook metadata where the grader (grading/judge.py) records its summary; read
+#: when there is no grading_summary.json.
+GRADING_METADATA = "generative_mnist_grading"
 _NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 
 
@@ -250,8 +255,11 @@ def collect(course, assignment: str, db_url: str | None = None, parts=DEFAULT_PA
         notebooks = {c.notebook for c in cells}
         present = [nb for nb in sorted(notebooks) if (folder / f"{nb}.ipynb").is_file()]
         student.autograded = bool(present) and len(present) == len(notebooks)
+        from_metadata = []
         for nb_name in present:
             nb = nbformat.read(folder / f"{nb_name}.ipynb", as_version=4)
+            if isinstance(nb.metadata.get(GRADING_METADATA), dict):
+                from_metadata.append(nb.metadata[GRADING_METADATA])
             for cell in nb.cells:
                 key = (nb_name, cell.get("metadata", {}).get("nbgrader", {}).get("grade_id"))
                 spec = by_cell.get(key)
@@ -259,6 +267,12 @@ def collect(course, assignment: str, db_url: str | None = None, parts=DEFAULT_PA
                     continue
                 if (student.scores.get(key) or 0.0) < spec.max_score:
                     student.messages[key] = _error_message(cell) or NO_OUTPUT_MESSAGE
+        if student.summary is None and from_metadata:
+            student.summary = {
+                "seconds": sum(float(m.get("seconds") or 0.0) for m in from_metadata),
+                "limits_hit": sorted({x for m in from_metadata for x in m.get("limits_hit") or []}),
+                "not_gradable": None,
+            }
     return ClassData(assignment, duedate, cells, students, tuple(parts))
 
 

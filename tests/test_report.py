@@ -31,6 +31,7 @@ from report_fixtures.classroom import (  # noqa: E402
     SEED_GRID_MSG,
     expected_scores,
     expected_total,
+    grading_summary,
     shared_course,
 )
 
@@ -108,7 +109,7 @@ def test_csv_scores_agree_with_the_specification(rows):
             assert set(filter(None, row["failed_checks"].split(";"))) == set(spec.failed), student
             ungraded = sum(1 for c in MANUAL_CELLS if spec.manual.get(c) is None)
             assert int(row["ungraded_answers"]) == ungraded, student
-        summary = spec.summary or {}
+        summary = grading_summary(student)
         assert row["seconds"] == ("" if summary.get("seconds") is None else str(float(summary["seconds"]))), student
         assert row["limits_hit"] == ";".join(summary.get("limits_hit") or []), student
     assert rows["grace"]["not_gradable"] == CLASS["grace"].summary["not_gradable"]
@@ -177,9 +178,10 @@ def test_failed_checks_figure(data):
 
 def test_run_time_figure(data):
     ax = report.figure_run_times(data).axes[0]
-    timed = [s for s in SUBMITTED if CLASS[s].summary and CLASS[s].summary.get("seconds") is not None]
+    timed = [s for s in SUBMITTED if grading_summary(s).get("seconds") is not None]
+    assert "dave" in timed  # his summary is in the autograded notebook's metadata
     assert [t.get_text() for t in ax.get_yticklabels()] == timed
-    assert [p.get_width() for p in ax.patches] == [CLASS[s].summary["seconds"] for s in timed]
+    assert [p.get_width() for p in ax.patches] == [grading_summary(s)["seconds"] for s in timed]
 
 
 def test_page_summary(page):
@@ -211,6 +213,7 @@ def test_page_limits_not_gradable_late_and_manual(page):
     assert "<td>judy</td><td class=\"num\"></td><td></td><td><span class='bad'>in submitted/ but not in the gradebook" in runtime
     assert "<td>ivan</td><td class=\"num\">600.0</td><td>time</td>" in runtime
     assert "<td>erin</td><td class=\"num\">75.2</td><td>memory</td>" in runtime
+    assert "<td>dave</td><td class=\"num\">97.5</td><td>output</td>" in runtime
     late = page.split("id='late'")[1].split("id='manual'")[0]
     assert "carol" in late and "1 d 16.0 h" in late and "6</td>" in late and "23</td>" in late
     assert "alice" not in late
