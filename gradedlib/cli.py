@@ -87,6 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="write PNG figures (class means, samples, misclassified digits, error against c, "
                      "confusion matrix) to DIR")
     fit.add_argument("--quiet", action="store_true", help="no progress display on stderr")
+    from .check import add_check_parser  # `gradedlib check NOTEBOOK` (gradedlib/check.py)
+
+    add_check_parser(sub)
     return parser
 
 
@@ -266,6 +269,10 @@ def main(argv=None) -> int:
 
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "check":
+        from .check import main as check_main
+
+        return check_main(args)
     if args.c is not None and (args.per_class or args.folds is not None):
         parser.exit(2, "gradedlib fit: error: --c gives c directly; it cannot be combined with "
                        "--per-class or --folds, which choose c (see 'gradedlib fit --help')\n")
