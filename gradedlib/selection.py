@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from sklearn.base import clone
 from sklearn.model_selection import StratifiedKFold, train_test_split
 
 from ._validation import check_c_candidates, check_positive_int, check_X_y
@@ -156,6 +157,7 @@ def choose_c(
     random_state=0,
     max_sweeps=5,
     progress=None,
+    estimator=None,
 ):
     """Choose the regularization ``c`` by validation error on training data.
 
@@ -191,6 +193,10 @@ def choose_c(
     progress : callable, default=None
         Called as ``progress(step, total, message)`` after each model fit,
         for a progress display. ``choose_c`` itself prints nothing.
+    estimator : GaussianGenerativeClassifier, default=None
+        A template whose other parameters (``covariance``, ``alpha``,
+        ``dtype``) are used for every fit; its ``c`` is ignored. ``None`` is
+        ``GaussianGenerativeClassifier()``, the full per-class model.
 
     Returns
     -------
@@ -217,11 +223,20 @@ def choose_c(
     if not isinstance(per_class, (bool, np.bool_)):
         raise TypeError(f"The 'per_class' parameter must be a bool. Got {per_class!r} instead.")
     max_sweeps = check_positive_int(max_sweeps, "max_sweeps")
+    if estimator is None:
+        template = GaussianGenerativeClassifier()
+    elif isinstance(estimator, GaussianGenerativeClassifier):
+        template = estimator
+    else:
+        raise TypeError(
+            f"The 'estimator' parameter must be a GaussianGenerativeClassifier or None. "
+            f"Got {estimator!r} instead."
+        )
 
     splits = _splits(X, y_encoded, folds, validation_size, random_state)
     grids, y_vals, models = [], [], []
     for step, (train, val) in enumerate(splits, start=1):
-        model = GaussianGenerativeClassifier(c=float(candidates[0])).fit(X[train], y_encoded[train])
+        model = clone(template).set_params(c=float(candidates[0])).fit(X[train], y_encoded[train])
         grids.append(model.joint_log_proba_path(X[val], candidates))  # (n_candidates, n_val, n_classes)
         y_vals.append(y_encoded[val])
         if per_class:

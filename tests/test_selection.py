@@ -151,3 +151,18 @@ def test_mnist_kfold_choice(mnist_train):
     result = choose_c(X, y, np.logspace(2, 5, 7), folds=3)
     assert 1_000 <= result.c <= 10_000
     assert result.fold_errors.shape == (3, 7)
+
+
+@pytest.mark.parametrize("params", [dict(covariance="tied"), dict(covariance="diag"), dict(alpha=0.4)])
+def test_estimator_template_errors_equal_brute_force(data, params):
+    X, y = data
+    template = GaussianGenerativeClassifier(c=123.0, **params)
+    result = choose_c(X, y, CANDIDATES, validation_size=100, random_state=3, estimator=template)
+    train, val = train_test_split(np.arange(len(y)), test_size=100, random_state=3, stratify=y)
+    expected = [
+        GaussianGenerativeClassifier(c=c, **params).fit(X[train], y[train]).error_rate(X[val], y[val]) for c in CANDIDATES
+    ]
+    np.testing.assert_allclose(result.errors, expected, atol=1e-12)
+    assert template.c == 123.0  # the template is cloned, never changed
+    with pytest.raises(TypeError, match="'estimator' parameter must be a GaussianGenerativeClassifier or None. Got 'lda'"):
+        choose_c(X, y, CANDIDATES, validation_size=100, estimator="lda")
