@@ -1,0 +1,133 @@
+"""The student package: the wheel and sdist that students and readers install.
+
+They must hold gradedlib with its MNIST files and nothing of the
+instructor's: no solutions, hidden tests, grading plugins, simulated
+submissions, released notebook, book sources or test suite. The wheel is
+published with the book (README, "For students"), so the README's install
+command must name the wheel that this version builds.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+import zipfile
+from email.parser import Parser
+from pathlib import Path
+
+import pytest
+
+import gradedlib
+
+ROOT = Path(__file__).resolve().parents[1]
+VERSION = gradedlib.__version__
+WHEEL = f"generative_mnist-{VERSION}-py3-none-any.whl"
+SDIST = f"generative_mnist-{VERSION}.tar.gz"
+MNIST = ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
+         "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]
+INSTRUCTOR_DIRS = ["solutions", "grading", "tests", "exercises", "book", "bench"]
+
+pytestmark = pytest.mark.slow  # builds the package (about 10 s)
+
+
+@pytest.fixture(scope="module")
+def dists(tmp_path_factory):
+    """Build the sdist, then the wheel from the sdist (python -m build), from a copy of the project."""
+    work = tmp_path_factory.mktemp("package")
+    src = work / "project"
+    shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(
+        ".git", "_build", "*.egg-info", "__pycache__", ".ci-venv", "venv", ".venv", "build", "dist",
+        ".pytest_cache", ".jupyter_cache", "gradebook.db"))
+    out = work / "dist"
+    proc = subprocess.run([sys.executable, "-m", "build", "--no-isolation", "--outdir", str(out), str(src)],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert sorted(p.name for p in out.iterdir()) == sorted([SDIST, WHEEL])
+    return out / WHEEL, out / SDIST
+
+
+def instructor_files() -> dict:
+    """SHA-256 -> path of every file in the instructor-only folders and the course config."""
+    hashes = {}
+    paths = [ROOT / "nbgrader_config.py"] + [p for d in INSTRUCTOR_DIRS for p in (ROOT / d).rglob("*")]
+    for path in paths:
+        if path.is_file() and "__pycache__" not in path.parts:
+            hashes[hashlib.sha256(path.read_bytes()).hexdigest()] = path.relative_to(ROOT)
+    return hashes
+
+
+def test_wheel_holds_gradedlib_and_mnist_only(dists):
+    wheel, _ = dists
+    with zipfile.ZipFile(wheel) as zf:
+        names = zf.namelist()
+        contents = {name: zf.read(name) for name in names}
+    tops = {name.split("/")[0] for name in names}
+    assert tops == {"gradedlib", f"generative_mnist-{VERSION}.dist-info"}
+    for module in ["__init__.py", "data.py", "cli.py", "check.py", "selfcheck.py", "__main__.py"]:
+        assert f"gradedlib/{module}" in names
+    for name in MNIST + ["SHA256SUMS.uncompressed", "README.md"]:
+        assert f"gradedlib/_data/mnist/{name}" in names
+    # the MNIST files are the repository's, byte for byte, and match their checksums
+    sums = dict(line.split()[::-1] for line in contents["gradedlib/_data/mnist/SHA256SUMS.uncompressed"].decode().splitlines() if line.strip())
+    for name in MNIST:
+        data = contents[f"gradedlib/_data/mnist/{name}"]
+        assert data == (ROOT / "gradedlib" / "_data" / "mnist" / name).read_bytes()
+        assert hashlib.sha256(gzip.decompress(data)).hexdigest() == sums[name.removesuffix(".gz")]
+    assert not [n for n in names if n.endswith((".ipynb", ".pyc"))]
+
+
+def test_sdist_holds_no_instructor_file(dists):
+    _, sdist = dists
+    prefix = f"generative_mnist-{VERSION}/"
+    with tarfile.open(sdist) as tf:
+        members = [m for m in tf.getmembers() if m.isfile()]
+        contents = {m.name: tf.extractfile(m).read() for m in members}
+    assert all(name.startswith(prefix) for name in contents)
+    tops = {name[len(prefix):].split("/")[0] for name in contents}
+    assert tops == {"LICENSE", "MANIFEST.in", "PKG-INFO", "README.md", "pyproject.toml", "setup.cfg",
+                    "gradedlib", "generative_mnist.egg-info"}
+    for name in MNIST:
+        assert f"{prefix}gradedlib/_data/mnist/{name}" in contents
+
+
+def test_no_file_of_the_instructor_in_either_archive(dists):
+    """Not by path, and not by content (a copy under another name)."""
+    wheel, sdist = dists
+    secret = instructor_files()
+    assert len(secret) > 10
+    with zipfile.ZipFile(wheel) as zf:
+        archived = {n: zf.read(n) for n in zf.namelist()}
+    with tarfile.open(sdist) as tf:
+        archived.update({m.name: tf.extractfile(m).read() for m in tf.getmembers() if m.isfile()})
+    for name, data in archived.items():
+        parts = name.split("/")
+        assert not set(parts) & set(INSTRUCTOR_DIRS), name
+        assert "nbgrader_config.py" not in parts, name
+        assert hashlib.sha256(data).hexdigest() not in secret, f"{name} is a copy of {secret.get(hashlib.sha256(data).hexdigest())}"
+
+
+def test_metadata(dists):
+    wheel, _ = dists
+    with zipfile.ZipFile(wheel) as zf:
+        meta = Parser().parsestr(zf.read(f"generative_mnist-{VERSION}.dist-info/METADATA").decode())
+        entry_points = zf.read(f"generative_mnist-{VERSION}.dist-info/entry_points.txt").decode()
+    assert meta["Name"] == "generative-mnist" and meta["Version"] == VERSION
+    assert meta["Requires-Python"] == ">=3.11"
+    requires = [r for r in meta.get_all("Requires-Dist") if "extra ==" not in r]
+    names = {re.split(r"[<>=!~ ;\[]", r, maxsplit=1)[0].lower() for r in requires}
+    # what the released notebook and `gradedlib check` import, and nothing of the instructor's
+    assert names == {"numpy", "scipy", "matplotlib", "scikit-learn", "nbformat", "nbclient", "ipykernel"}
+    assert "gradedlib = gradedlib.cli:main" in entry_points
+
+
+def test_readme_install_command_names_this_wheel():
+    """The one install command of the README is the wheel this version builds."""
+    readme = (ROOT / "README.md").read_text()
+    urls = set(re.findall(r"https://\S+?\.whl", readme))
+    assert urls, "README.md must give the wheel's URL"
+    assert {url.rsplit("/", 1)[1] for url in urls} == {WHEEL}, urls
