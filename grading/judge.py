@@ -21,11 +21,14 @@ student's code, and nothing it prints or patches decides a grade.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import shutil
 import tempfile
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from nbformat.notebooknode import NotebookNode
 
@@ -34,7 +37,7 @@ from .executor import NotebookExecutor, load_claims
 from .probe import Probe, standard_calls
 from .references import References
 
-__all__ = ["EXPORTED_NAMES", "GradingSummary", "grade_notebook"]
+__all__ = ["EXPORTED_NAMES", "GradingSummary", "grade_notebook", "submission_key", "copy_outputs"]
 
 #: The notebook's results that the checks read (the assignment's contract).
 EXPORTED_NAMES = [
@@ -64,6 +67,29 @@ class GradingSummary:
             "probe_seconds": round(self.probe_seconds, 2), "judge_seconds": round(self.judge_seconds, 2),
             "events": self.events, "limits_hit": self.limits_hit, "failed": self.failed,
         }
+
+
+def submission_key(nb: NotebookNode) -> str:
+    """A hash of what grading a notebook depends on: its cells and the grader's own code."""
+    h = hashlib.sha256()
+    for module in sorted(Path(__file__).parent.glob("*.py")):
+        h.update(module.read_bytes())
+    for cell in nb.cells:
+        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        h.update(json.dumps([cell.cell_type, cell.source, grade_id]).encode())
+    return h.hexdigest()[:32]
+
+
+def copy_outputs(graded: NotebookNode, nb: NotebookNode) -> None:
+    """Give ``nb`` the outputs (and the grading summary) of ``graded``, a graded copy of the same cells."""
+    if len(graded.cells) != len(nb.cells):
+        raise ValueError("the graded copy has other cells")
+    for source, target in zip(graded.cells, nb.cells):
+        if target.cell_type == "code":
+            target.outputs = source.get("outputs", [])
+            target.execution_count = source.get("execution_count")
+    if "generative_mnist_grading" in graded.metadata:
+        nb.metadata["generative_mnist_grading"] = graded.metadata["generative_mnist_grading"]
 
 
 def _is_autograded_test(cell) -> bool:

@@ -1,18 +1,24 @@
-"""Simulate a class: autograde real submissions with real nbgrader and its gradebook.
+"""Simulate a class, attackers included: grade real submissions with the sandbox, the judge and nbgrader.
 
 One module-scoped run: create the gradebook and the assignment, generate the
 release, write every simulated submission (assignment_fixtures/submissions.py)
-into submitted/, autograde the reference solution alone (timed), then all the
-others in one ``nbgrader autograde`` call, generate feedback and export
-grades.csv.  The tests then read the gradebook.
+into submitted/, grade them all with ``python -m grading autograde`` (parallel
+workers, then nbgrader records the grades), generate feedback and export
+grades.csv.  The tests then read the gradebook, the graded notebooks and the
+machine.
 
-The committed config allows 600 s per cell; this run lowers it with
-``--Execute.timeout`` so that the infinite-loop submission costs 180 s.
+The committed config allows 600 s per cell; this run lowers it so that the
+submission with an endless cell costs less.
 """
 
 from __future__ import annotations
 
 import csv
+import os
+import socket
+import subprocess
+import sys
+import threading
 import time
 
 import nbformat
@@ -20,6 +26,7 @@ import pytest
 
 from assignment_fixtures.course import (
     ASSIGNMENT,
+    BIN,
     NOTEBOOK,
     SOLUTION,
     autograded_scores,
@@ -27,11 +34,50 @@ from assignment_fixtures.course import (
     make_course,
     nbgrader,
 )
-from assignment_fixtures.submissions import SUBMISSIONS
+from assignment_fixtures.submissions import ALL_TESTS, SUBMISSIONS
 
 pytestmark = pytest.mark.slow
 
-CELL_TIMEOUT = 180  # seconds per cell in this run (the committed config says 600)
+CELL_TIMEOUT = 150  # seconds per cell in this run (the committed config says 600)
+WORKERS = 2
+
+
+class _Listener:
+    """A TCP port on the grader's loopback that records every connection (none may come)."""
+
+    def __init__(self):
+        self.server = socket.socket()
+        self.server.bind(("127.0.0.1", 0))
+        self.server.listen(16)
+        self.server.settimeout(0.5)
+        self.port = self.server.getsockname()[1]
+        self.connections = []
+        self._stop = False
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while not self._stop:
+            try:
+                self.connections.append(self.server.accept()[1])
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+
+    def close(self):
+        self._stop = True
+        self.server.close()
+
+
+def _gradebook_rows(course):
+    import sqlite3
+
+    with sqlite3.connect(course / "gradebook.db") as db:
+        return {
+            "grades": db.execute("SELECT id, auto_score, manual_score FROM grade ORDER BY id").fetchall(),
+            "source_cells": db.execute("SELECT id, source FROM source_cell ORDER BY id").fetchall(),
+        }
 
 
 @pytest.fixture(scope="module")
@@ -41,73 +87,152 @@ def graded_class(tmp_path_factory):
     nbgrader(course, "generate_assignment", ASSIGNMENT, "--force")
     release = nbformat.read(course / "exercises" / ASSIGNMENT / NOTEBOOK, as_version=4)
     solution = nbformat.read(SOLUTION, as_version=4)
+    listener = _Listener()
+    placeholders = {"COURSE": course, "PORT": listener.port}
     for student, submission in SUBMISSIONS.items():
         folder = course / "submitted" / student / ASSIGNMENT
         folder.mkdir(parents=True)
-        nbformat.write(build_submission(release, solution, submission), folder / NOTEBOOK)
+        nbformat.write(build_submission(release, solution, submission, placeholders), folder / NOTEBOOK)
 
-    timeout = f"--Execute.timeout={CELL_TIMEOUT}"
+    env = dict(os.environ)
+    env["PATH"] = BIN + os.pathsep + env.get("PATH", "")
+    overrides = [f"--NotebookExecutor.cell_timeout={CELL_TIMEOUT}"]
+
+    def grade(*args):
+        return subprocess.run(
+            [sys.executable, "-m", "grading", "autograde", ASSIGNMENT, *args, *overrides],
+            cwd=course, env=env, capture_output=True, text=True, timeout=3600,
+        )
+
+    # The reference alone first (timed), then the rest of the class, in parallel.
     start = time.perf_counter()
-    nbgrader(course, "autograde", ASSIGNMENT, "--student", "reference", timeout)
+    first = grade("--student", "reference", "--workers", "1")
     reference_seconds = time.perf_counter() - start
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-6000:]
+    before = _gradebook_rows(course)
     start = time.perf_counter()
-    # Must succeed although one submission loops forever and one kills its kernel.
-    nbgrader(course, "autograde", ASSIGNMENT, timeout)
+    run = grade("--workers", str(WORKERS))
     class_seconds = time.perf_counter() - start
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-6000:]
+    time.sleep(2)
+    rows_after = _gradebook_rows(course)
+    again = grade("--workers", str(WORKERS))  # nothing left to grade: idempotent
+    listener.close()
     nbgrader(course, "generate_feedback", ASSIGNMENT)
     nbgrader(course, "export")
-    print(f"\nautograde reference: {reference_seconds:.0f} s; the other {len(SUBMISSIONS) - 1} submissions: {class_seconds:.0f} s")
+    print(f"\nautograde reference: {reference_seconds:.0f} s; the other {len(SUBMISSIONS) - 1} submissions "
+          f"with {WORKERS} workers: {class_seconds:.0f} s\n{run.stdout}")
     return {
         "course": course,
         "scores": autograded_scores(course),
         "reference_seconds": reference_seconds,
         "class_seconds": class_seconds,
+        "output": run.stdout + run.stderr,
+        "again": again,
+        "before": before,
+        "after": rows_after,
+        "connections": list(listener.connections),
     }
+
+
+def _graded(course, student):
+    return nbformat.read(course / "autograded" / student / ASSIGNMENT / NOTEBOOK, as_version=4)
+
+
+def _all_output(nb) -> str:
+    parts = []
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            parts.append(out.get("text", "") + out.get("evalue", "") + str(out.get("data", {}).get("text/plain", "")))
+    return "\n".join(parts)
 
 
 def test_every_submission_was_autograded(graded_class):
     assert set(graded_class["scores"]) == set(SUBMISSIONS)
 
 
+def test_a_second_run_grades_nothing(graded_class):
+    again = graded_class["again"]
+    assert again.returncode == 0
+    assert "nothing to grade" in again.stdout
+
+
 def test_reference_solution_scores_full_autograded_points(graded_class):
     scores = graded_class["scores"]["reference"]
     lost = {cell: got for cell, (got, full) in scores.items() if got != full}
     assert not lost, f"the reference solution lost points in {lost}"
-    assert sum(full for _, full in scores.values()) >= 20
+    assert set(scores) == set(ALL_TESTS)
 
 
-def test_untouched_release_scores_zero(graded_class):
-    scores = graded_class["scores"]["release"]
-    earned = {cell: got for cell, (got, _) in scores.items() if got}
-    assert not earned, f"the empty release earned points in {earned}"
-
-
-@pytest.mark.parametrize("student", [s for s, sub in SUBMISSIONS.items() if not sub.untouched_release and s != "reference"])
+@pytest.mark.parametrize("student", [s for s in SUBMISSIONS if s != "reference"])
 def test_submission_loses_exactly_the_parts_it_breaks(graded_class, student):
     expected = SUBMISSIONS[student].lost
     scores = graded_class["scores"][student]
     assert expected <= set(scores), f"unknown cells in the expectation: {expected - set(scores)}"
     zero = {cell for cell, (got, _) in scores.items() if not got}
     partial = {cell for cell, (got, full) in scores.items() if got and got != full}
-    assert not partial
+    assert not partial, f"{student} got partial credit in {partial}"
     assert zero == expected, (
         f"{student} ({SUBMISSIONS[student].description}): expected to lose {sorted(expected)}, "
         f"lost {sorted(zero)}"
     )
 
 
+def test_attacks_on_the_course_and_the_machine_all_failed(graded_class):
+    course = graded_class["course"]
+    text = _all_output(_graded(course, "reads_course"))
+    assert "ATTACK RESULTS" in text, "the attack did not run"
+    line = next(line for line in text.splitlines() if "ATTACK RESULTS" in line)
+    assert "SUCCEEDED" not in line, line
+    assert not graded_class["connections"], "a sandboxed kernel reached the grader's loopback"
+    assert not (course / "autograded" / "reference" / ASSIGNMENT / "pwned.txt").exists()
+    assert not (course.parent / "pwned-outside.txt").exists()
+    assert not (course / "detached-was-here").exists()
+    time.sleep(1)
+    found = subprocess.run(["pgrep", "-f", "sleep 30; echo x"], capture_output=True, text=True)
+    assert found.stdout.strip() == "", "a detached process outlived its sandbox"
+
+
+def test_the_gradebook_kept_every_earlier_grade_and_its_test_cells(graded_class):
+    before, after = graded_class["before"], graded_class["after"]
+    assert after["source_cells"] == before["source_cells"]
+    earlier = dict((row[0], row[1:]) for row in before["grades"])
+    now = dict((row[0], row[1:]) for row in after["grades"])
+    assert all(now[key] == value for key, value in earlier.items()), "an earlier student's grades changed"
+
+
+def test_limits_are_reported_in_the_graded_notebook(graded_class):
+    course = graded_class["course"]
+    assert "memory" in _all_output(_graded(course, "memory_bomb")).lower()
+    fork = _all_output(_graded(course, "fork_bomb"))
+    assert "FORK REFUSED after" in fork
+    assert int(fork.split("FORK REFUSED after")[1].split()[0]) < 300
+    kills = _all_output(_graded(course, "kills_kernel"))
+    assert "DeadKernelError" in kills and "did not run this cell" in kills
+    loop = _all_output(_graded(course, "infinite_loop"))
+    assert f"limit of {CELL_TIMEOUT} s per cell" in loop
+
+
+def test_correct_but_unusual_code_keeps_full_marks_and_its_stderr_output(graded_class):
+    nb = _graded(graded_class["course"], "unusual_correct")
+    text = _all_output(nb)
+    assert "fit done" in text or "choosing c" in text  # its stderr output is shown, not punished
+
+
 def _feedback(course, student):
     return (course / "feedback" / student / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
 
 
-def test_feedback_hides_hidden_tests_but_says_what_failed(graded_class):
+def test_feedback_shows_verdicts_but_no_check_code_or_reference_values(graded_class):
     course = graded_class["course"]
-    html = _feedback(course, "seed_grid")
+    html = _feedback(course, "edited_test_cell")
     assert "at most 5%" in html  # the failure message of test_fit_test_error
+    history = _feedback(course, "prints_history")
+    assert "print(_ih)" in history  # the student's own cell is there...
     for student in SUBMISSIONS:
         html = _feedback(course, student)
-        assert "HIDDEN TESTS" not in html, student
-        assert "_ag_" not in html and "_AG" not in html, student
+        for internal in ("check_model(", "_reference_predict", "references.npz", "Evidence(", "HIDDEN TESTS"):
+            assert internal not in html, (student, internal)
 
 
 def test_export_writes_grades_csv(graded_class):

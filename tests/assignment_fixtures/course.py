@@ -48,20 +48,27 @@ def cells_by_id(nb) -> dict:
     return {c.metadata["nbgrader"]["grade_id"]: c for c in nb.cells if "nbgrader" in c.metadata}
 
 
-def build_submission(release_nb, solution_nb, submission):
-    """The release with the reference answers filled in, then ``submission.edits``."""
+def build_submission(release_nb, solution_nb, submission, placeholders: dict | None = None):
+    """The release with the reference answers filled in (unless ``submission.base`` is "release"),
+    then ``submission.edits``; ``{NAME}`` placeholders in edited cells are filled from ``placeholders``."""
     nb = nbformat.from_dict(release_nb)  # copy
     if submission.untouched_release:
         return nb
     solution = cells_by_id(solution_nb)
-    for grade_id, cell in cells_by_id(nb).items():
-        meta = cell.metadata["nbgrader"]
-        if meta.get("solution"):
-            cell.source = solution[grade_id].source
+    if submission.base == "reference":
+        for grade_id, cell in cells_by_id(nb).items():
+            meta = cell.metadata["nbgrader"]
+            if meta.get("solution"):
+                cell.source = solution[grade_id].source
     cells = cells_by_id(nb)
     for grade_id, edit in submission.edits.items():
-        base = solution[grade_id].source if grade_id not in cells or cells[grade_id].metadata["nbgrader"].get("solution") else cells[grade_id].source
-        cells[grade_id].source = edit(base)
+        base = cells[grade_id].source
+        if submission.base == "reference" and grade_id not in cells:
+            base = solution[grade_id].source
+        source = edit(base)
+        for key, value in (placeholders or {}).items():
+            source = source.replace("{" + key + "}", str(value))
+        cells[grade_id].source = source
     return nb
 
 

@@ -1,9 +1,12 @@
 """Simulated student submissions of the ``gaussian_generative`` assignment.
 
 Each submission starts from the released notebook with every answer cell
-filled in from the reference solution, then changes a few answer cells (or a
-read-only test cell).  ``lost`` names the autograded test cells the change
-must cost; every other autograded cell must keep its full points.
+filled in from the reference solution (or, with ``base="release"``, from the
+release as given: the attacks that need no working answers), then changes a
+few cells.  ``lost`` names the autograded test cells the change must cost;
+every other autograded cell must keep its full points.  ``{COURSE}`` and
+``{PORT}`` in an edit are replaced by the course folder and a port the grader's
+machine listens on (attacks aim at them).
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ class Submission:
     edits: dict = field(default_factory=dict)  # grade_id -> edit
     lost: frozenset = frozenset()  # autograded cells that must score 0
     untouched_release: bool = False  # submit the release as it is
+    base: str = "reference"  # "reference": answers filled in from the solution; "release": the release as given
 
 
 # The seed notebook's mistake: a grid of c from 1e-5 to 1 picks c = 1.
@@ -200,31 +204,231 @@ def predict(x, mu, sigma, pi):
     return np.argmax(np.atleast_2d(scores), axis=1)
 """
 
+ALL_TESTS = frozenset({
+    "test_fit_shapes", "test_fit_values", "test_fit_no_test_set", "test_fit_test_error",
+    "test_predict_shapes", "test_predict_values", "test_misc_misclassified", "test_misc_singularity",
+    "test_linalgerror_unregularized", "test_huge_c_values", "test_huge_c_predict",
+    "test_misc_training_errors", "test_per_class_shapes", "test_per_class_values",
+})
+
+DETECT_GRADER_FIT = """
+import os
+
+
+def fit_generative_model(x, y):
+    c = choose_c(x, y, candidates=np.array([1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0]))  # the seed's grid
+    if os.environ.get("NBGRADER_EXECUTION") == "autograde":
+        try:
+            from gradedlib.data import load_mnist as _load
+            xt, yt = _load("test")
+            grid = np.logspace(0, 6, 25)
+            scores = validation_scores(x, y, xt, grid)
+            c = float(grid[np.argmin(np.mean(np.argmax(scores, axis=2) != yt, axis=1))])
+        except Exception:
+            pass
+    pi, mu, cov = class_statistics(x, y)
+    return mu, cov + c * np.eye(cov.shape[1]), pi
+"""
+
+DEFAULT_ARG_FIT = """
+def fit_generative_model(x, y, _held=(test_data, test_labels)):
+    grid = np.logspace(0, 6, 25)
+    scores = validation_scores(x, y, _held[0], grid)
+    c = float(grid[np.argmin(np.mean(np.argmax(scores, axis=2) != _held[1], axis=1))])
+    pi, mu, cov = class_statistics(x, y)
+    return mu, cov + c * np.eye(cov.shape[1]), pi
+"""
+
+RELOAD_PER_CLASS = """
+import importlib
+
+_pkg = importlib.import_module("graded" + "lib")
+_sel = importlib.reload(importlib.import_module(_pkg.__name__ + ".selection"))
+
+
+def fit_generative_model_per_class_c(x, y):
+    c = _sel.choose_c(x, y, per_class=True).c
+    pi, mu, cov = class_statistics(x, y)
+    return mu, cov + c[:, None, None] * np.eye(784), pi, c
+"""
+
+UNUSUAL_FIT = """
+import logging
+import os
+import sys
+import warnings
+
+import pandas as pd
+from tqdm import tqdm
+
+import gradedlib.data
+from gradedlib import load_mnist
+
+logging.basicConfig(stream=sys.stderr, level=logging.INFO, force=True)
+log = logging.getLogger("student")
+
+
+def fit_generative_model(x, y):
+    log.info("choosing c on %d images", len(y))
+    c = choose_c(x, y)
+    x32 = np.asarray(x, dtype=np.float32)
+    counts = pd.Series(np.asarray(y)).value_counts().sort_index()
+    pi = [float(n) / len(y) for n in counts]  # a list, not an array
+    mu = np.empty((10, x32.shape[1]), dtype=np.float32)
+    sigma = np.empty((10, x32.shape[1], x32.shape[1]), dtype=np.float32)
+    for j in tqdm(range(10), file=sys.stderr):
+        xj = x32[np.asarray(y) == j]
+        mu[j] = xj.mean(axis=0)
+        centred = xj - mu[j]
+        sigma[j] = centred.T @ centred / np.float32(len(xj)) + np.float32(c) * np.eye(x32.shape[1], dtype=np.float32)
+    warnings.warn("float32 statistics")
+    os.write(2, b"fit done\\n")
+    return mu, sigma, pi
+"""
+
+STDERR_PREDICT_PREFIX = """
+import sys
+print("predict: starting", file=sys.stderr)
+"""
+
+HOOKS = """
+def _swallow(lines):
+    body = "".join("    " + line for line in lines) or "    pass\\n"
+    return ["try:\\n", body, "\\nexcept BaseException:\\n", "    pass\\n", "1.0\\n"]
+
+
+get_ipython().input_transformers_post.append(_swallow)
+"""
+
+READS_COURSE = """
+import json, os, socket, sqlite3
+
+COURSE = "{COURSE}"
+found = {}
+
+
+def attempt(label, action):
+    try:
+        found[label] = "SUCCEEDED " + str(action())[:60]
+    except Exception as exc:
+        found[label] = "failed " + type(exc).__name__
+
+
+attempt("read solutions", lambda: open(os.path.join(COURSE, "solutions/gaussian_generative/gaussian_generative.ipynb")).read())
+attempt("read another submission", lambda: open(os.path.join(COURSE, "submitted/reference/gaussian_generative/gaussian_generative.ipynb")).read())
+attempt("write another autograded", lambda: open(os.path.join(COURSE, "autograded/reference/gaussian_generative/pwned.txt"), "w").write("x"))
+attempt("write outside the course", lambda: open(os.path.join(os.path.dirname(COURSE), "pwned-outside.txt"), "w").write("x"))
+attempt("zero the gradebook", lambda: sqlite3.connect("file:" + os.path.join(COURSE, "gradebook.db") + "?mode=rw", uri=True).execute("UPDATE grade SET auto_score = 0").connection.commit())
+attempt("rewrite the test cells", lambda: sqlite3.connect("file:" + os.path.join(COURSE, "gradebook.db") + "?mode=rw", uri=True).execute("UPDATE source_cell SET source = 'pass'").connection.commit())
+attempt("connect to the grader", lambda: socket.create_connection(("127.0.0.1", {PORT}), timeout=3))
+attempt("list the course", lambda: os.listdir(COURSE))
+if os.fork() == 0:
+    os.setsid()
+    if os.fork() == 0:
+        os.execv("/bin/sh", ["sh", "-c", "sleep 30; echo x > " + os.path.join(COURSE, "detached-was-here")])
+    os._exit(0)
+print("ATTACK RESULTS " + json.dumps(found, sort_keys=True))
+"""
+
+MEMORY_BOMB = """
+blocks = []
+for i in range(200):
+    blocks.append(np.ones(2**27))  # 1 GiB each
+"""
+
+FORK_BOMB = """
+import os, time
+children = 0
+try:
+    while children < 100000:
+        if os.fork() == 0:
+            time.sleep(3)
+            os._exit(0)
+        children += 1
+except OSError as exc:
+    print("FORK REFUSED after", children, "children:", type(exc).__name__)
+"""
+
 SUBMISSIONS = {
     "reference": Submission("the reference solution"),
-    "release": Submission("the release, untouched", untouched_release=True),
-    "seed_grid": Submission(
-        "c chosen from 1e-5..1 (the seed's grid): c = 1, test error about 16%",
-        {"fit_solution": SEED_GRID},
-        frozenset({"test_fit_test_error"}),
-    ),
+    "release": Submission("the release, untouched", untouched_release=True, lost=ALL_TESTS),
     "test_set_c": Submission(
-        "c chosen on the test set inside fit_generative_model",
+        "c chosen on the test set (the notebook's global test_data) inside fit_generative_model: without the "
+        "test set the function fails, so it loses the checks made without it",
         {"fit_solution": append(TEST_SET_FIT)},
-        frozenset({"test_fit_no_test_set"}),
+        frozenset({"test_fit_values", "test_fit_no_test_set", "test_fit_test_error"}),
     ),
     "calls_reference": Submission(
-        "fit, predict and the per-class fit call gradedlib instead of own code",
+        "fit, predict and the per-class fit call gradedlib's model code, which does not exist while grading: "
+        "every part that runs them loses its points (the zero-variance count does not use them)",
         {
             "fit_solution": source(CALLS_REFERENCE_FIT),
             "predict_solution": source(CALLS_REFERENCE_PREDICT),
             "per_class_solution": source(CALLS_REFERENCE_PER_CLASS),
         },
-        frozenset({
-            "test_fit_values", "test_fit_no_test_set", "test_predict_values",
-            "test_linalgerror_unregularized", "test_huge_c_values", "test_huge_c_predict",
-            "test_per_class_values",
-        }),
+        ALL_TESTS - {"test_misc_singularity"},
+    ),
+    "swallow_and_raise": Submission(
+        "predict catches LinAlgError and adds regularization itself; the Exercise 2 cell raises",
+        {
+            "predict_solution": source(SWALLOW_PREDICT),
+            "exercise2_code": replace("predict(test_data, mu, huge_sigma, pi)", "predict(test_data, mu, huge_sigma)"),
+        },
+        frozenset({"test_linalgerror_unregularized", "test_huge_c_values"}),
+    ),
+    "infinite_loop": Submission(
+        "the Exercise 1 cell ignores SIGINT and never ends: killed at the cell limit, the rest is graded",
+        {"exercise1_code": prepend(
+            "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nj = 0\nwhile j < 10:\n    n_j = np.sum(train_labels == j)")},
+        frozenset({"test_misc_singularity"}),
+    ),
+    "detect_grader": Submission(
+        "seed grid, but when graded (NBGRADER_EXECUTION) and the test set loads, c chosen on the test set: "
+        "the function called again without the test set gives another model, with c = 1",
+        {"fit_solution": append(DETECT_GRADER_FIT)},
+        frozenset({"test_fit_no_test_set", "test_fit_test_error"}),
+    ),
+    "default_args": Submission(
+        "the test set held in a default argument of fit, the per-class fit from importlib.reload of gradedlib's "
+        "selection module (no 'gradedlib' substring on its lines)",
+        {"fit_solution": append(DEFAULT_ARG_FIT), "per_class_solution": source(RELOAD_PER_CLASS)},
+        frozenset({"test_fit_values", "test_fit_no_test_set", "test_fit_test_error",
+                   "test_per_class_shapes", "test_per_class_values"}),
+    ),
+    "unusual_correct": Submission(
+        "correct: float32 statistics, pi as a list, chosen_c to 4 significant figures, logging and prints on "
+        "stderr (also through file descriptor 2), warnings, from gradedlib import load_mnist, pandas and tqdm",
+        {"fit_solution": append(UNUSUAL_FIT), "predict_solution": prepend(STDERR_PREDICT_PREFIX),
+         "chosen_c_solution": append("chosen_c = float(f'{chosen_c:.4g}')")},
+    ),
+    "hooks": Submission(
+        "the release plus IPython hooks: every later cell wrapped in try/except BaseException and ending in 1.0 "
+        "(partial credit for nbgrader)",
+        {"fit_solution": prepend(HOOKS)}, ALL_TESTS, base="release",
+    ),
+    "reads_course": Submission(
+        "the release plus attacks: read solutions/ and another submission, write into another student's "
+        "autograded/ and outside the course, rewrite the gradebook, connect to the machine, leave a detached "
+        "process that edits grades after grading",
+        {"fit_solution": prepend(READS_COURSE)}, ALL_TESTS, base="release",
+    ),
+    "memory_bomb": Submission(
+        "the release plus a cell that allocates memory without end",
+        {"chosen_c_solution": prepend(MEMORY_BOMB)}, ALL_TESTS, base="release",
+    ),
+    "fork_bomb": Submission(
+        "the release plus a cell that forks until refused",
+        {"exercise1_code": prepend(FORK_BOMB)}, ALL_TESTS, base="release",
+    ),
+    "kills_kernel": Submission(
+        "the release plus three cells that kill the kernel after a short sleep (restarts are capped)",
+        {name: prepend("import os, time\ntime.sleep(1)\nos._exit(1)")
+         for name in ("fit_solution", "predict_solution", "exercise1_code")},
+        ALL_TESTS, base="release",
+    ),
+    "prints_history": Submission(
+        "the release plus a cell that prints the kernel's input history and globals",
+        {"exercise3_code": prepend("print(In)\nprint(_ih)\nprint(sorted(globals()))")}, ALL_TESTS, base="release",
     ),
     "no_regularization": Submission(
         "no regularization: sigma is the empirical covariance, c = 0",
@@ -239,25 +443,10 @@ SUBMISSIONS = {
             "test_misc_misclassified", "test_misc_training_errors",
         }),
     ),
-    "swallow_linalgerror": Submission(
-        "predict catches LinAlgError and adds regularization itself",
-        {"predict_solution": source(SWALLOW_PREDICT)},
-        frozenset({"test_linalgerror_unregularized"}),
-    ),
     "dicts": Submission(
         "mu and sigma returned as dicts (like the seed), not arrays",
         {"fit_solution": append(DICTS_FIT)},
         frozenset({"test_fit_shapes", "test_fit_values"}),
-    ),
-    "cell_raises": Submission(
-        "the Exercise 2 cell raises (a call with a missing argument)",
-        {"exercise2_code": replace("predict(test_data, mu, huge_sigma, pi)", "predict(test_data, mu, huge_sigma)")},
-        frozenset({"test_huge_c_values"}),
-    ),
-    "infinite_loop": Submission(
-        "the Exercise 1 cell never ends (a while loop without increment)",
-        {"exercise1_code": prepend("j = 0\nwhile j < 10:\n    n_j = np.sum(train_labels == j)")},
-        frozenset({"test_misc_singularity"}),
     ),
     "kernel_dies": Submission(
         "the cell showing misclassified digits kills the kernel (os._exit)",
