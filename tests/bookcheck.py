@@ -11,10 +11,16 @@ reports, per page:
 - internal links whose page is missing, or whose ``#fragment`` names no
   element of the target page;
 - matplotlib figures shown as their text form (``<Figure size ... with N
-  Axes>``) instead of as an image;
+  Axes>``) instead of as an image, and images of the text that are not a
+  figure with a caption;
 - mathematics left unrendered: a Sphinx ``.math`` element without a MathJax
   ``mjx-container``, a MathJax error, or raw ``\\(``, ``\\[`` or ``$$`` in the
-  visible text.
+  visible text;
+- layout, at each of :data:`LAYOUT_WIDTHS` (a 1280-px desktop window and a
+  400-px phone): a display equation wider than its column (readable only by
+  scrolling sideways inside the equation; break it into aligned lines), a page
+  wider than the window, and content cut off by an element that hides its
+  overflow instead of scrolling it.
 
 It is test support code, used by ``tests/test_bookcheck.py`` (tiny fixture
 pages, each broken in one way) and ``tests/test_book.py`` (the real book).
@@ -43,7 +49,11 @@ from pathlib import Path
 
 import websocket  # websocket-client
 
-__all__ = ["PageReport", "check_site", "chromium_for_tests", "find_chromium", "html_pages"]
+__all__ = ["LAYOUT_WIDTHS", "PageReport", "check_site", "chromium_for_tests", "find_chromium", "html_pages"]
+
+# Window widths (CSS pixels) at which every page's layout is checked: a
+# desktop window and a phone held upright.
+LAYOUT_WIDTHS = (1280, 400)
 
 CHROMIUM_FLAGS = [
     "--headless",
@@ -94,14 +104,76 @@ _PAGE_PROBE = r"""
     .map((el) => el.textContent)
     .filter((text) => /<Figure size [0-9.]+x[0-9.]+ with \d+ Axes>/.test(text))
     .map((text) => text.trim().slice(0, 80));
+  // Images of the text (not of the theme's header or sidebars) must be
+  // figures with a caption.
+  const article = document.querySelector("article") || document.querySelector("main") || document.body;
+  const uncaptioned = Array.from(article.querySelectorAll("img"))
+    .filter((img) => {
+      const figure = img.closest("figure");
+      const caption = figure && figure.querySelector("figcaption");
+      return !(caption && caption.textContent.trim());
+    })
+    .map((img) => (img.getAttribute("src") || "").split("/").pop().slice(0, 40));
   const links = Array.from(document.querySelectorAll("a[href]"))
     .map((a) => a.href)
     .filter((href) => href.startsWith(location.origin + "/"));
   return {
-    brokenImages, unrenderedMath, mathErrors, rawTex, figuresAsText, links,
+    brokenImages, unrenderedMath, mathErrors, rawTex, figuresAsText, uncaptioned, links,
     nMath: mathElements.length, nImages: images.length,
     hasMathJax: Boolean(mj && mj.startup),
   };
+})()
+"""
+
+
+# Runs in the page once the window has a given width: measures, in CSS
+# pixels, what does not fit. Sphinx display maths is a ``div.math`` holding a
+# MathJax ``mjx-container`` (the theme lets that container scroll sideways, so
+# an equation wider than its column is readable only by scrolling inside it).
+_LAYOUT_PROBE = r"""
+(() => {
+  const slack = 1;
+  const label = (el, k) => {
+    const eqno = el.querySelector(".eqno");
+    const text = eqno ? eqno.textContent.replace(/[#\s]+$/u, "").trim() : "";
+    return text || (el.id ? "#" + el.id : "display equation " + (k + 1));
+  };
+  const wideEquations = [];
+  Array.from(document.querySelectorAll("div.math")).forEach((el, k) => {
+    const box = el.querySelector("mjx-container");
+    const formula = box && box.querySelector("mjx-math");
+    if (!formula || box.getClientRects().length === 0) { return; }
+    const need = Math.ceil(formula.getBoundingClientRect().width);
+    const have = Math.floor(box.clientWidth);
+    if (need > have + slack) { wideEquations.push({label: label(el, k), need, have}); }
+  });
+  const root = document.scrollingElement || document.documentElement;
+  const pageWidth = root.scrollWidth;
+  const cutOff = [];
+  for (const el of document.body.querySelectorAll("*")) {
+    if (el.closest("mjx-container, .bd-sidebar-primary, .bd-sidebar-secondary, nav, script, style")) { continue; }
+    if (el.clientWidth === 0 || el.getClientRects().length === 0) { continue; }
+    const style = getComputedStyle(el);
+    if (style.overflowX !== "hidden" && style.overflowX !== "clip") { continue; }
+    if (style.visibility === "hidden" || style.display === "none") { continue; }
+    if (el.scrollWidth <= el.clientWidth + slack) { continue; }
+    // What overflows must be visible: MathJax's assistive MathML, for
+    // instance, is wider than the formula but clipped to nothing on purpose.
+    const box = el.getBoundingClientRect();
+    let right = box.right;
+    for (const inner of el.querySelectorAll("*")) {
+      if (inner.closest("mjx-assistive-mml") || inner.getClientRects().length === 0) { continue; }
+      right = Math.max(right, inner.getBoundingClientRect().right);
+    }
+    if (right > box.right + slack) {
+      const name = el.tagName.toLowerCase() + (el.id ? "#" + el.id : "")
+        + (el.classList.length ? "." + Array.from(el.classList).slice(0, 2).join(".") : "");
+      cutOff.push({name, need: Math.ceil(right - box.left), have: Math.floor(box.width),
+                   text: (el.textContent || "").trim().replace(/\s+/g, " ").slice(0, 60)});
+    }
+  }
+  // The layout viewport: on a phone, innerWidth grows with a too-wide page.
+  return {wideEquations, pageWidth, windowWidth: document.documentElement.clientWidth, cutOff};
 })()
 """
 
@@ -399,7 +471,7 @@ def _event_problems(events: list[dict], origin: str) -> list[str]:
     return problems
 
 
-def check_site(root, pages=None, *, chromium=None, timeout=60.0) -> list[PageReport]:
+def check_site(root, pages=None, *, chromium=None, timeout=60.0, widths=LAYOUT_WIDTHS) -> list[PageReport]:
     """Open pages of a static site in headless Chromium and report problems.
 
     Parameters
@@ -413,6 +485,9 @@ def check_site(root, pages=None, *, chromium=None, timeout=60.0) -> list[PageRep
         Chromium executable; ``None`` uses :func:`find_chromium`.
     timeout : float, default=60.0
         Seconds allowed for Chromium to start and for each page to load.
+    widths : sequence of int, default=LAYOUT_WIDTHS
+        Window widths in CSS pixels at which the layout of each page is
+        checked (``()`` skips the layout checks).
 
     Returns
     -------
@@ -436,7 +511,7 @@ def check_site(root, pages=None, *, chromium=None, timeout=60.0) -> list[PageRep
             for page in pages:
                 target = _refresh_target(root / page)
                 if target is None:
-                    reports.append(_check_page(cdp, origin, page, links, timeout))
+                    reports.append(_check_page(cdp, origin, page, links, timeout, widths))
                 else:
                     # A redirect page (e.g. the book's top-level index.html):
                     # only its target must exist.
@@ -473,7 +548,37 @@ def _navigate(cdp: _Cdp, url: str, timeout: float) -> str | None:
         time.sleep(0.05)
 
 
-def _check_page(cdp: _Cdp, origin: str, page: str, links: _LinkChecker, timeout: float) -> PageReport:
+def _layout_problems(cdp: _Cdp, widths, timeout: float) -> list[str]:
+    """Resize the window to each width and report what does not fit."""
+    problems = []
+    try:
+        for width in widths:
+            cdp.call(
+                "Emulation.setDeviceMetricsOverride", timeout,
+                width=int(width), height=900, deviceScaleFactor=1, mobile=width < 600,
+            )
+            probe = cdp.call("Runtime.evaluate", timeout, expression=_LAYOUT_PROBE, returnByValue=True)
+            if "exceptionDetails" in probe:
+                problems.append(f"layout probe failed at {width} px: {probe['exceptionDetails'].get('text')}")
+                continue
+            found = probe["result"]["value"]
+            problems.extend(
+                f"display equation wider than its column at {width} px: {eq['label']} needs {eq['need']} px, "
+                f"the column has {eq['have']} px (break it into aligned lines)"
+                for eq in found["wideEquations"]
+            )
+            if found["pageWidth"] > found["windowWidth"] + 1:
+                problems.append(f"page wider than the window at {width} px: {found['pageWidth']} px")
+            problems.extend(
+                f"content cut off at {width} px: {el['name']} shows {el['have']} of {el['need']} px ({el['text']!r})"
+                for el in found["cutOff"]
+            )
+    finally:
+        cdp.call("Emulation.clearDeviceMetricsOverride", timeout)
+    return problems
+
+
+def _check_page(cdp: _Cdp, origin: str, page: str, links: _LinkChecker, timeout: float, widths=()) -> PageReport:
     report = PageReport(page)
     # A blank page between two checked pages, so no event of one leaks into the next.
     _navigate(cdp, "about:blank", timeout)
@@ -500,8 +605,10 @@ def _check_page(cdp: _Cdp, origin: str, page: str, links: _LinkChecker, timeout:
     report.problems.extend(f"MathJax error: {text}" for text in found["mathErrors"])
     report.problems.extend(f"raw TeX in text: {text}" for text in found["rawTex"])
     report.problems.extend(f"figure shown as text, not as an image: {text}" for text in found["figuresAsText"])
+    report.problems.extend(f"image without a caption (make it a figure): {src}" for src in found["uncaptioned"])
     for href in sorted(set(found["links"])):
         report.problems.extend(links.problems(href))
+    report.problems.extend(_layout_problems(cdp, widths, timeout))
     return report
 
 

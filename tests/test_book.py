@@ -4,8 +4,9 @@
 chapter on the real MNIST data (cached in ``_build/.jupyter_cache``, so a
 rebuild with no change takes seconds). Then headless Chromium opens every built
 page, served on loopback with no network, and ``bookcheck`` reports console
-errors, requests outside the book, broken images and links, and unrendered
-maths.
+errors, requests outside the book, broken images and links, unrendered
+maths, and, at 1280 px and at 400 px, display equations wider than their
+column, pages wider than the window and content cut off.
 """
 
 import os
@@ -27,6 +28,7 @@ CHAPTERS = [
     "05_regularization",
     "06_huge_c",
     "07_per_class_c",
+    "07b_covariance_family",
     "08_generator",
     "09_beyond",
     "10_assignment",

@@ -25,14 +25,33 @@ MATHJAX = REPO / "_vendor" / "mathjax"
 BROKEN = {
     "console_error.html": ("<script>console.error('boom from the page')</script>", "console error: boom from the page"),
     "exception.html": ("<script>thisFunctionDoesNotExist()</script>", "uncaught exception: ReferenceError"),
-    "broken_image.html": ('<img src="missing.png" alt="missing">', "broken image: missing.png"),
+    "broken_image.html": (
+        '<figure><img src="missing.png" alt="missing"><figcaption>Missing.</figcaption></figure>',
+        "broken image: missing.png",
+    ),
     "broken_link.html": ('<a href="nowhere.html">nowhere</a>', "broken internal link: "),
     "broken_anchor.html": ('<a href="good.html#no-such-id">anchor</a>', "no element with id 'no-such-id'"),
     "unrendered_math.html": (r'<span class="math notranslate nohighlight">\(x^2\)</span>', "MathJax did not load"),
     "math_error.html": (r'<span class="math notranslate nohighlight">\(x^{1}^{2}\)</span>', "MathJax error: Double exponent"),
     "external.html": ('<script src="http://192.0.2.1/cdn/lib.js"></script>', "request outside the book"),
     "figure_text.html": ("<pre>&lt;Figure size 640x480 with 1 Axes&gt;</pre>", "figure shown as text"),
+    # The old layout of the book: a display equation wider than its column,
+    # readable only by scrolling sideways inside it (the theme's CSS).
+    "wide_equation.html": (
+        '<style>div.math{display:flex;flex-direction:row-reverse;overflow:hidden;max-width:100%}'
+        "div.math mjx-container{flex-grow:1;overflow:auto}</style>"
+        '<main style="width:300px"><div class="math notranslate nohighlight" id="equation-long">'
+        '<span class="eqno">(1.1)</span>\\[' + " + ".join(f"x_{{{i}}}" for i in range(1, 41)) + "\\]</div></main>",
+        "display equation wider than its column at 1280 px: (1.1) needs",
+    ),
+    "cut_off.html": (
+        '<div style="width:200px;overflow:hidden"><span style="display:inline-block;width:600px">wide text</span></div>',
+        "content cut off at 400 px: div shows 200 of 600 px",
+    ),
+    "wide_page.html": ('<div style="width:900px">a wide block</div>', "page wider than the window at 400 px"),
+    "uncaptioned.html": ('<article><p>A plot:</p><img src="dot.png" alt="dot"></article>', "image without a caption"),
 }
+MATHJAX_PAGES = {"math_error.html", "wide_equation.html"}
 
 
 def _png_1x1() -> bytes:
@@ -46,7 +65,7 @@ def _png_1x1() -> bytes:
 
 
 def _page(body: str, mathjax: bool = False) -> str:
-    head = '<link rel="icon" href="dot.png">'
+    head = '<meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="dot.png">'
     if mathjax:
         head += '<script defer src="mathjax/tex-chtml.js"></script>'
     return f"<!DOCTYPE html><html><head><meta charset='utf-8'>{head}<title>t</title></head><body>{body}</body></html>"
@@ -61,12 +80,15 @@ def reports(tmp_path_factory):
     good = (
         r'<p>Inline <span class="math notranslate nohighlight">\(\mu_j + cI\)</span>.</p>'
         r'<div class="math notranslate nohighlight">\[\log N(x; \mu, \Sigma) = -\frac{d}{2}\log(2\pi)\]</div>'
-        '<img src="dot.png" alt="dot"><a href="other.html#target">other</a>'
+        '<figure><img src="dot.png" alt="dot"><figcaption>Fig. 1 A dot.</figcaption></figure>'
+        '<a href="other.html#target">other</a>'
+        # Wide content that scrolls sideways in its own box is not cut off.
+        '<div style="width:200px;overflow-x:auto"><pre style="width:600px">a long line of code</pre></div>'
     )
     (site / "good.html").write_text(_page(good, mathjax=True))
     (site / "other.html").write_text(_page('<h1 id="target">Target</h1><a href="good.html">back</a>'))
     for name, (body, _) in BROKEN.items():
-        (site / name).write_text(_page(body, mathjax=name == "math_error.html"))
+        (site / name).write_text(_page(body, mathjax=name in MATHJAX_PAGES))
     assert set(html_pages(site)) == {"good.html", "other.html", *BROKEN}
     return {r.page: r for r in check_site(site, chromium=chromium, timeout=60)}
 
