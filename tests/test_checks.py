@@ -1,0 +1,120 @@
+"""The judge's checks on synthetic models: fair to correct code, strict with wrong code.
+
+The data is random images with MNIST's scale (pixels 0..255, some always 0),
+ten classes; the reference moments come from grading.references.class_moments
+and an independent np.cov computation checks those.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from grading.checks import CHECKS, Evidence, Fail, check_model, judge  # noqa: E402
+from grading.probe import ProbeResult  # noqa: E402
+from grading.references import class_moments  # noqa: E402
+
+D = 784
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 10, 3000)
+    X = np.clip(rng.normal(100 + 10 * y[:, None], 60, size=(3000, D)), 0, 255).round().astype(np.uint8)
+    X[:, :50] = 0  # always-zero border pixels, as in MNIST
+    return X, y
+
+
+@pytest.fixture(scope="module")
+def ref(data):
+    return class_moments(*data)
+
+
+def test_class_moments_agree_with_numpy(data, ref):
+    X, y = data
+    priors, means, cov, counts = ref
+    j = 3
+    assert np.allclose(cov[j], np.cov(X[y == j].astype(float), rowvar=False, bias=True))
+    assert np.allclose(means[j], X[y == j].mean(axis=0)) and np.isclose(priors[j], np.mean(y == j))
+
+
+def _model(ref, c, ddof=0, dtype=np.float64):
+    priors, means, cov, counts = ref
+    if ddof:
+        cov = cov * (counts / (counts - 1))[:, None, None]
+    sigma = cov + np.asarray(c, dtype=float).reshape(-1, 1, 1) * np.eye(D)
+    return means.astype(dtype), sigma.astype(dtype), priors.astype(dtype)
+
+
+def test_exact_model_gives_its_c(ref):
+    assert check_model(_model(ref, 3000.0), ref, "t") == pytest.approx(3000.0)
+
+
+def test_n_minus_1_covariances_are_accepted(ref):
+    assert check_model(_model(ref, 3000.0, ddof=1), ref, "t") == pytest.approx(3000.0)
+
+
+def test_float32_statistics_computed_in_float32_are_accepted(data, ref):
+    X, y = data
+    x32 = X.astype(np.float32)
+    mu = np.empty((10, D), np.float32)
+    sigma = np.empty((10, D, D), np.float32)
+    for j in range(10):
+        xj = x32[y == j]
+        mu[j] = xj.mean(axis=0)
+        centred = xj - mu[j]
+        sigma[j] = centred.T @ centred / np.float32(len(xj)) + np.float32(3000) * np.eye(D, dtype=np.float32)
+    pi = [float(np.mean(y == j)) for j in range(10)]  # a list
+    assert check_model((mu, sigma, pi), ref, "t") == pytest.approx(3000.0, rel=1e-5)
+
+
+@pytest.mark.parametrize("mistake, message", [
+    ("uncentred", "off the diagonal"),
+    ("c_off_diagonal", "off the diagonal"),
+    ("subset", "mean image"),
+    ("uniform_priors", "class frequencies"),
+    ("c_per_class", "same c for every class"),
+    ("no_c", "positive c"),
+    ("c_not_constant", "varies"),
+])
+def test_real_mistakes_are_caught(data, ref, mistake, message):
+    X, y = data
+    mu, sigma, pi = _model(ref, 3000.0)
+    if mistake == "uncentred":
+        sigma = sigma + np.einsum("ki,kj->kij", mu, mu)
+    elif mistake == "c_off_diagonal":
+        sigma = sigma + 3000.0
+    elif mistake == "subset":
+        sub = class_moments(X[:2000], y[:2000])
+        mu = sub[1]
+    elif mistake == "uniform_priors":
+        pi = np.full(10, 0.1)
+    elif mistake == "c_per_class":
+        sigma = _model(ref, np.linspace(1000, 5000, 10))[1]
+    elif mistake == "no_c":
+        sigma = _model(ref, 0.0)[1]
+    elif mistake == "c_not_constant":
+        sigma = sigma + np.diag(np.linspace(0, 50, D))
+    with pytest.raises(Fail, match=message):
+        check_model((mu, sigma, pi), ref, "t")
+
+
+def test_per_class_c_is_returned_when_allowed(ref):
+    c = np.linspace(1000, 5000, 10)
+    assert np.allclose(check_model(_model(ref, c), ref, "t", per_class=True), c)
+
+
+def test_every_check_reports_a_missing_result_as_a_message_not_a_crash():
+    evidence = Evidence(claims={}, claim_info={}, probe={"fit_unseen": ProbeResult("timeout", info={"error": "x did not return"})}, refs=None)
+    verdicts = judge(evidence, list(CHECKS))
+    assert set(verdicts) == set(CHECKS)
+    for grade_id, messages in verdicts.items():
+        assert len(messages) == 1 and "could not check" not in messages[0], (grade_id, messages)
