@@ -16,6 +16,12 @@ Two phases, so that only one process ever writes the gradebook:
    late penalties, gradebook rows); the execute step takes the graded notebook
    from the folder when its key matches and grades it there otherwise.
 
+With ``--scheduler tcp://HOST:8786`` phase 1 runs on the workers of a Dask
+distributed scheduler instead of local processes: each submission is one
+task, a pure function of the notebook (:func:`grade_submission`), which Dask
+runs again elsewhere if its worker dies; the graded notebook comes back to
+this process, which alone writes the cache and (phase 2) the gradebook.
+
 The result is what ``nbgrader autograde`` leaves, so formgrader,
 ``generate_feedback`` and ``export`` work as before.  Options of the form
 ``--Class.trait=value`` (``--NotebookExecutor.cell_timeout=120``) are passed to
@@ -27,13 +33,15 @@ from __future__ import annotations
 import argparse
 import ast
 import concurrent.futures as cf
+import json
 import os
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-__all__ = ["main", "pending_submissions", "restore_cells"]
+__all__ = ["grade_submission", "main", "pending_submissions", "restore_cells"]
 
 
 def _parse(argv):
@@ -45,6 +53,9 @@ def _parse(argv):
     parser.add_argument("--force", action="store_true", help="grade again submissions that were graded already")
     parser.add_argument("--course", default=".", help="the course root, where nbgrader_config.py is (default: .)")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
+    parser.add_argument("--scheduler", default=None,
+                        help="address of a Dask distributed scheduler (tcp://HOST:8786): its workers grade the "
+                             "submissions instead of local processes")
     args, rest = parser.parse_known_args(argv)
     overrides = []
     for item in rest:
@@ -125,45 +136,74 @@ def pending_submissions(course: Path, assignment: str, students: list[str], forc
 
 # -- phase 1: the workers --------------------------------------------------------------------
 
-_WORKER = {}
+_WORKER: dict = {}
 
 
-def _init_worker(course: str, overrides: list[str]):
+def _worker_state(config_dict: dict, cache_dir: str, seed: int):
+    """Sandbox, executor, probe and references of this worker process, made once per configuration."""
+    from traitlets.config import Config
+
     from .executor import NotebookExecutor
     from .probe import Probe
     from .references import prepare
     from .sandbox import Sandbox
 
-    config = _config(Path(course), overrides)
-    sandbox = Sandbox(config=config)
-    cache = config.SandboxedExecute.get("cache_dir") or os.path.join(course, ".grading-cache")
-    _WORKER.update(
-        sandbox=sandbox, refs=prepare(cache),
-        executor=NotebookExecutor(sandbox, config=config), probe=Probe(sandbox, config=config),
-    )
+    marker = (json.dumps(config_dict, sort_keys=True, default=str), cache_dir, seed)
+    if _WORKER.get("marker") != marker:
+        config = Config(config_dict)
+        sandbox = Sandbox(config=config)
+        sandbox.check()
+        try:
+            os.makedirs(cache_dir, exist_ok=True)
+            usable = os.access(cache_dir, os.W_OK)
+        except OSError:
+            usable = False
+        if not usable:  # a remote worker: its own cache, the same seed
+            cache_dir = os.path.join(os.path.expanduser("~"), ".cache", "generative-mnist-grading")
+        _WORKER.clear()
+        _WORKER.update(
+            marker=marker, refs=prepare(cache_dir, seed=seed),
+            executor=NotebookExecutor(sandbox, config=config), probe=Probe(sandbox, config=config),
+        )
+    return _WORKER
 
 
-def _grade_one(student: str, path: str, sources: dict, out_dir: str) -> dict:
+def grade_submission(student: str, notebook_json: str, sources: dict, config_dict: dict, cache_dir: str,
+                     seed: int) -> dict:
+    """Grade one submission; returns the graded notebook (JSON) and the summary.
+
+    A pure function of its arguments (it writes nothing the caller sees), so a
+    local process pool or a Dask worker can run it, again if a worker dies.
+    """
     import nbformat
+    from traitlets.config import Config
 
-    from .judge import grade_notebook, submission_key
+    from .judge import grade_notebook, grading_config, submission_key
 
     start = time.monotonic()
     try:
-        nb = nbformat.read(path, as_version=4)
+        nb = nbformat.reads(notebook_json, as_version=4)
     except Exception as exc:  # noqa: BLE001 - not a notebook
         return {"student": student, "status": "not gradable", "reason": f"not a valid notebook ({exc})"[:300]}
     restore_cells(nb, sources)
-    key = submission_key(nb)
-    target = Path(out_dir) / student / f"{key}.ipynb"
-    if target.exists():
-        return {"student": student, "status": "cached", "seconds": 0.0}
-    summary = grade_notebook(nb, _WORKER["refs"], _WORKER["executor"], _WORKER["probe"])
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(f".tmp-{os.getpid()}")
-    nbformat.write(nb, str(tmp))
-    tmp.replace(target)
-    return {"student": student, "status": "graded", "seconds": time.monotonic() - start, **summary.as_dict()}
+    key = submission_key(nb, grading_config(Config(config_dict)))
+    state = _worker_state(config_dict, cache_dir, seed)
+    summary = grade_notebook(nb, state["refs"], state["executor"], state["probe"])
+    return {"student": student, "status": "graded", "key": key, "notebook": nbformat.writes(nb),
+            "host": socket.gethostname(), "pid": os.getpid(),
+            **summary.as_dict(), "seconds": time.monotonic() - start}
+
+
+def _store(result: dict, out_dir: Path) -> dict:
+    """Write a graded notebook to the cache folder (temporary name, then rename); return the summary."""
+    notebook = result.pop("notebook", None)
+    if notebook is not None:
+        target = out_dir / result["student"] / f"{result['key']}.ipynb"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(f".tmp-{os.getpid()}")
+        tmp.write_text(notebook)
+        tmp.replace(target)
+    return result
 
 
 def _progress(done, running, failed, total, started, quiet):
@@ -175,6 +215,48 @@ def _progress(done, running, failed, total, started, quiet):
         left = f"{elapsed / done * (total - done):.0f} s"
     print(f"[grading] done {done}/{total}, running {running}, failed {failed}, elapsed {elapsed:.0f} s, "
           f"estimated time left {left}", file=sys.stderr, flush=True)
+
+
+def _collect(futures: dict, total: int, workers: int, out_dir: Path, started: float, quiet: bool, done_of):
+    results, failed = [], 0
+    _progress(0, min(workers, total), 0, total, started, quiet)
+    for future in done_of(futures):
+        student = futures[future]
+        try:
+            result = _store(future.result(), out_dir)
+        except Exception as exc:  # noqa: BLE001 - the grading failed: nbgrader grades it in phase 2
+            result = {"student": student, "status": "failed", "reason": f"{type(exc).__name__}: {exc}"[:300]}
+        if result["status"] in ("failed", "not gradable"):
+            failed += 1
+        results.append(result)
+        _progress(len(results), min(workers, total - len(results)), failed, total, started, quiet)
+    return results
+
+
+def _run_local(args, jobs, config_dict, cache, seed, out_dir, started):
+    if not jobs:
+        return []
+    workers = min(args.workers, len(jobs))
+    with cf.ProcessPoolExecutor(max_workers=workers) as pool:
+        futures = {pool.submit(grade_submission, student, text, src, config_dict, cache, seed): student
+                   for student, text, src in jobs}
+        return _collect(futures, len(jobs), workers, out_dir, started, args.quiet, cf.as_completed)
+
+
+def _run_dask(args, jobs, config_dict, cache, seed, out_dir, started):
+    """Grade on the workers of a Dask distributed scheduler; a task whose worker dies runs again elsewhere."""
+    from distributed import Client, as_completed
+
+    if not jobs:
+        return []
+    with Client(args.scheduler, timeout=60) as client:
+        workers = max(1, len(client.scheduler_info().get("workers", {})))
+        futures = {
+            client.submit(grade_submission, student, text, src, config_dict, cache, seed,
+                          key=f"grade-{student}-{time.time_ns()}", pure=False, retries=1): student
+            for student, text, src in jobs
+        }
+        return _collect(futures, len(jobs), workers, out_dir, started, args.quiet, as_completed)
 
 
 def main(argv=None) -> int:
@@ -204,29 +286,34 @@ def main(argv=None) -> int:
     results = []
     started = time.monotonic()
     if todo:
-        # References first, in this process, so that the workers only read them.
+        # References first, in this process, so that local workers only read them.
         from .references import prepare
 
-        prepare(cache)
-        workers = min(args.workers, len(todo))
-        failed = 0
-        with cf.ProcessPoolExecutor(max_workers=workers, initializer=_init_worker,
-                                    initargs=(str(course), overrides)) as pool:
-            futures = {
-                pool.submit(_grade_one, student, str(path), sources.get(path.stem, {}), str(out_dir)): student
-                for student, path in todo
-            }
-            _progress(0, min(workers, len(todo)), 0, len(todo), started, args.quiet)
-            for future in cf.as_completed(futures):
-                try:
-                    result = future.result()
-                except Exception as exc:  # noqa: BLE001 - a worker died: nbgrader grades it in phase 2
-                    result = {"student": futures[future], "status": "failed", "reason": f"{type(exc).__name__}: {exc}"}
-                if result["status"] in ("failed", "not gradable"):
-                    failed += 1
-                results.append(result)
-                done = len(results)
-                _progress(done, min(workers, len(todo) - done), failed, len(todo), started, args.quiet)
+        refs = prepare(cache)
+        seed = json.loads((refs.folder / "meta.json").read_text())["seed"]
+        import nbformat
+
+        from .judge import GRADING_SECTIONS, grading_config, submission_key
+
+        config_dict = {name: dict(config[name]) for name in GRADING_SECTIONS if name in config}
+
+        jobs = []
+        for student, path in todo:
+            text = path.read_text(errors="replace")
+            try:
+                key = submission_key(restore_cells(nbformat.reads(text, as_version=4), sources.get(path.stem, {})),
+                                     grading_config(config))
+            except Exception:  # noqa: BLE001 - not a notebook: the worker says so
+                key = None
+            if key is not None and not args.force and (out_dir / student / f"{key}.ipynb").exists():
+                results.append({"student": student, "status": "graded earlier", "seconds": 0.0})
+                continue
+            jobs.append((student, text, sources.get(path.stem, {})))
+        runner = _run_dask if args.scheduler else _run_local
+        results += runner(args, jobs, config_dict, str(cache), seed, out_dir, started)
+        tmp = cache / "last-run.json.tmp"
+        tmp.write_text(json.dumps(results, indent=1, default=str))
+        tmp.replace(cache / "last-run.json")
     # Phase 2: nbgrader records everything, taking the graded notebooks from the cache.
     env = dict(os.environ)
     env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")

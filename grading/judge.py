@@ -26,6 +26,7 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,7 +38,7 @@ from .executor import NotebookExecutor, load_claims
 from .probe import Probe, standard_calls
 from .references import References
 
-__all__ = ["EXPORTED_NAMES", "GradingSummary", "grade_notebook", "submission_key", "copy_outputs"]
+__all__ = ["EXPORTED_NAMES", "GradingSummary", "copy_outputs", "grade_notebook", "grading_config", "submission_key"]
 
 #: The notebook's results that the checks read (the assignment's contract).
 EXPORTED_NAMES = [
@@ -69,11 +70,23 @@ class GradingSummary:
         }
 
 
-def submission_key(nb: NotebookNode) -> str:
-    """A hash of what grading a notebook depends on: its cells and the grader's own code."""
+#: The modules whose code decides a grade: a change to any of them grades every submission again.
+GRADING_MODULES = ("sandbox.py", "executor.py", "probe.py", "probe_runner.py", "references.py", "checks.py", "judge.py")
+#: The configuration sections that decide a grade (limits).
+GRADING_SECTIONS = ("Sandbox", "NotebookExecutor", "Probe")
+
+
+def grading_config(config) -> dict:
+    """The sections of ``config`` that decide a grade, as text (a value read from a command line is a string)."""
+    return {name: {k: str(v) for k, v in dict(config[name]).items()} for name in GRADING_SECTIONS if name in config}
+
+
+def submission_key(nb: NotebookNode, config: dict | None = None) -> str:
+    """A hash of what grading a notebook depends on: its cells, the grader's code and its limits."""
     h = hashlib.sha256()
-    for module in sorted(Path(__file__).parent.glob("*.py")):
-        h.update(module.read_bytes())
+    for module in GRADING_MODULES:
+        h.update((Path(__file__).parent / module).read_bytes())
+    h.update(json.dumps(config or {}, sort_keys=True, default=str).encode())
     for cell in nb.cells:
         grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
         h.update(json.dumps([cell.cell_type, cell.source, grade_id]).encode())
@@ -105,17 +118,31 @@ def grade_notebook(nb: NotebookNode, refs: References, executor: NotebookExecuto
     io_dir = tempfile.mkdtemp(prefix="gm-grade-", dir=work_root)
     os.chmod(io_dir, 0o700)
     try:
+        # The probe needs nothing from the notebook's run: both run at once, each in its own sandbox.
+        cells = [(i, c.source) for i, c in enumerate(nb.cells) if c.cell_type == "code" and not _is_autograded_test(c)]
+        probe_dir = os.path.join(io_dir, "probe-io")
+        os.mkdir(probe_dir)
+        probe_out: dict = {}
+
+        def run_probe():
+            t0 = time.monotonic()
+            try:
+                probe_out["results"] = probe.run(cells, standard_calls(), probe_dir, str(refs.probe_view))
+            except BaseException as exc:  # noqa: BLE001 - reported below, never lost
+                probe_out["error"] = exc
+            probe_out["seconds"] = time.monotonic() - t0
+
+        thread = threading.Thread(target=run_probe, name="probe", daemon=True)
+        thread.start()
         run = executor.run(nb, io_dir, str(refs.notebook_view), EXPORTED_NAMES)
         summary.notebook_seconds = run.seconds
         summary.events += run.events
         summary.limits_hit += run.limits_hit
-
-        t0 = time.monotonic()
-        cells = [(i, c.source) for i, c in enumerate(nb.cells) if c.cell_type == "code" and not _is_autograded_test(c)]
-        probe_dir = os.path.join(io_dir, "probe-io")
-        os.mkdir(probe_dir)
-        results = probe.run(cells, standard_calls(), probe_dir, str(refs.probe_view))
-        summary.probe_seconds = time.monotonic() - t0
+        thread.join()
+        if "error" in probe_out:
+            raise probe_out["error"]
+        results = probe_out["results"]
+        summary.probe_seconds = probe_out["seconds"]
         for call_id, result in results.items():
             if result.status in ("timeout", "crashed", "not-run"):
                 summary.events.append(f"probe {call_id}: {result.message}")

@@ -24,7 +24,7 @@ from nbgrader.preprocessors import ClearHiddenTests, NbGraderPreprocessor
 from traitlets import Unicode
 
 from .executor import NotebookExecutor
-from .judge import copy_outputs, grade_notebook, submission_key
+from .judge import copy_outputs, grade_notebook, grading_config, submission_key
 from .probe import Probe
 from .references import prepare
 from .sandbox import Sandbox
@@ -69,7 +69,7 @@ class SandboxedExecute(NbGraderPreprocessor):
     def preprocess(self, nb, resources):
         student = resources.get("nbgrader", {}).get("student", "?")
         if self.precomputed_dir:
-            path = os.path.join(self.precomputed_dir, student, submission_key(nb) + ".ipynb")
+            path = os.path.join(self.precomputed_dir, student, submission_key(nb, grading_config(self.config)) + ".ipynb")
             if os.path.exists(path):
                 copy_outputs(nbformat.read(path, as_version=4), nb)
                 resources["generative_mnist_grading"] = nb.metadata.get("generative_mnist_grading", {})

@@ -147,17 +147,22 @@ def _reference_predict(X, means, sigma, priors) -> np.ndarray:
     return np.argmax(scores, axis=1)
 
 
-def prepare(cache_root: str | os.PathLike) -> References:
-    """Compute (or reuse) the references and the two read-only views under ``cache_root``."""
+def prepare(cache_root: str | os.PathLike, seed: int | None = None) -> References:
+    """Compute (or reuse) the references and the two read-only views under ``cache_root``.
+
+    ``seed`` (the course's, for a remote worker) draws the subsets; by default the
+    seed kept in ``cache_root/seed``, made at random the first time.
+    """
     cache_root = Path(cache_root)
     cache_root.mkdir(parents=True, exist_ok=True)
     os.chmod(cache_root, 0o700)
     seed_file = cache_root / "seed"
-    if not seed_file.exists():
-        tmp = seed_file.with_suffix(".tmp")
-        tmp.write_text(str(secrets.randbits(32)))
-        tmp.replace(seed_file)
-    seed = int(seed_file.read_text())
+    if seed is None:
+        if not seed_file.exists():
+            tmp = seed_file.with_suffix(f".tmp-{os.getpid()}")
+            tmp.write_text(str(secrets.randbits(32)))
+            tmp.replace(seed_file)
+        seed = int(seed_file.read_text())
     folder = cache_root / f"references-{_fingerprint()}-{seed}"
     refs = References(folder, folder / "notebook", folder / "probe")
     if (folder / "complete").exists():
