@@ -29,6 +29,7 @@ CHAPTERS = [
     "06_huge_c",
     "07_per_class_c",
     "07b_covariance_family",
+    "07c_why_cI_works",
     "08_generator",
     "09_beyond",
     "10_assignment",
