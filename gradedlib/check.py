@@ -289,10 +289,11 @@ def run_check(path, timeout: float = GRADER_CELL_TIMEOUT, kernel_name: str | Non
     code_cells = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
     memory_before = _children_peak_rss()
     start = time.perf_counter()
-    # The kernel process's own stderr (its start-up messages, a crash report)
-    # goes to a file, not to the student's terminal; cell outputs are separate.
+    # The kernel process's own stdout and stderr (start-up and debugger
+    # messages, a crash report) go to a file, not to the student's terminal;
+    # cell outputs are separate.
     kernel_log = tempfile.TemporaryFile(mode="w+b")
-    with kernel_log, client.setup_kernel(stderr=kernel_log):
+    with kernel_log, client.setup_kernel(stdout=kernel_log, stderr=kernel_log):
         for count, index in enumerate(code_cells, 1):
             cell = nb.cells[index]
             kind, grade_id, points = _cell_kind(cell)

@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import textwrap
 import zipfile
 from email.parser import Parser
 from pathlib import Path
@@ -131,3 +132,81 @@ def test_readme_install_command_names_this_wheel():
     urls = set(re.findall(r"https://\S+?\.whl", readme))
     assert urls, "README.md must give the wheel's URL"
     assert {url.rsplit("/", 1)[1] for url in urls} == {WHEEL}, urls
+
+
+def declared_minimums() -> list[str]:
+    """``name==minimum`` for every dependency of the package, from pyproject.toml."""
+    import tomllib
+
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    pins = []
+    for dep in deps:
+        match = re.fullmatch(r"([A-Za-z0-9_.-]+)\s*>=\s*([0-9.]+)", dep.strip())
+        assert match, f"dependency {dep!r}: expected the form 'name>=minimum'"
+        pins.append(f"{match.group(1)}=={match.group(2)}")
+    return pins
+
+
+def notebook_imports() -> str:
+    """Every import statement of the released notebook's code cells."""
+    import ast
+
+    import nbformat
+
+    nb = nbformat.read(ROOT / "exercises" / "gaussian_generative" / "gaussian_generative.ipynb", as_version=4)
+    lines = []
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        source = "\n".join(l for l in cell.source.splitlines() if not l.lstrip().startswith(("%", "!")))
+        try:
+            tree = ast.parse(source)
+        except SyntaxError:
+            continue
+        lines += [ast.unparse(node) for node in ast.walk(tree) if isinstance(node, (ast.Import, ast.ImportFrom))]
+    assert any("gradedlib" in line for line in lines)
+    return "\n".join(dict.fromkeys(lines))
+
+
+@pytest.mark.skipif(sys.version_info[:2] != (3, 11),
+                    reason="the declared minimum numpy (1.24) has wheels for Python 3.11 at the newest")
+def test_fresh_environment_at_the_minimum_versions(dists, tmp_path):
+    """One install command (the wheel, with every dependency pinned to its declared
+    minimum) in a fresh virtual environment: the released notebook's imports, the
+    self-checks on the reference solution and `gradedlib check` all work."""
+    from test_check import FIT, released
+    from test_selfcheck import REFERENCE
+
+    import nbformat
+
+    wheel, _ = dists
+    env = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(env)], check=True, timeout=300)
+    python = env / "bin" / "python"
+    pins = declared_minimums()
+    proc = subprocess.run([str(python), "-m", "pip", "install", "-q", str(wheel), *pins],
+                          capture_output=True, text=True, timeout=1200)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    listed = subprocess.run([str(python), "-m", "pip", "list", "--format=freeze"], capture_output=True, text=True).stdout
+    for pin in pins:
+        assert pin.lower().replace("_", "-") in listed.lower().replace("_", "-"), (pin, listed)
+    script = notebook_imports() + "\n" + textwrap.dedent('''
+        import sys
+        ns = {}
+        exec(sys.stdin.read(), ns)
+        from gradedlib.data import load_mnist
+        from gradedlib.selfcheck import check_fit, check_predict, check_fit_per_class_c
+        assert load_mnist("test")[0].shape == (10000, 784)
+        check_fit(ns["fit_generative_model"], n_pixels=16)
+        check_predict(ns["predict"], n_pixels=16)
+        check_fit_per_class_c(ns["fit_generative_model_per_class_c"], n_pixels=16)
+    ''')
+    proc = subprocess.run([str(python), "-c", script], input=REFERENCE, capture_output=True, text=True,
+                          timeout=600, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    notebook = tmp_path / "assignment.ipynb"
+    nbformat.write(released(fit=FIT, answer="answer = 42"), notebook)
+    proc = subprocess.run([str(env / "bin" / "gradedlib"), "check", "--quiet", str(notebook)],
+                          capture_output=True, text=True, timeout=900, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "Everything visible passes." in proc.stdout
