@@ -170,6 +170,7 @@ def test_bad_timeout_is_a_usage_error(tmp_path):
 
 # ----------------------------------------------------------- with kernels --
 
+@pytest.mark.slow  # starts a kernel
 def test_correct_notebook_passes(tmp_path):
     path = write(released(fit=FIT, answer="answer = 42"), tmp_path)
     before = path.read_bytes()
@@ -190,6 +191,7 @@ def test_correct_notebook_passes(tmp_path):
     assert "cell 1/" in proc.stderr  # progress on stderr
 
 
+@pytest.mark.slow  # starts a kernel
 def test_untouched_release_fails(tmp_path):
     report = run_check(write(released(), tmp_path))
     assert not report.passed
@@ -201,6 +203,7 @@ def test_untouched_release_fails(tmp_path):
     assert "missing   fit_generative_model: not defined in the notebook" in text
 
 
+@pytest.mark.slow  # starts a kernel
 def test_faulty_notebook_reports_every_problem(tmp_path):
     nb = released(fit=FIT_FAULTY, answer="answer = 41")
     nb.cells[7].source = "pass  # the test was in the way"          # an edited test cell
@@ -229,6 +232,7 @@ def test_faulty_notebook_reports_every_problem(tmp_path):
     assert data["passed"] is False
 
 
+@pytest.mark.slow  # starts a kernel
 def test_timeout_and_dead_kernel(tmp_path):
     nb = released(fit="import time\ntime.sleep(60)\n" + FIT, answer="import os\nos._exit(1)")
     report = run_check(write(nb, tmp_path), timeout=15)
