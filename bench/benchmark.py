@@ -224,6 +224,8 @@ def main(argv=None):
     parser.add_argument("--seed-candidates", type=int, default=None,
                         help="how many of the 50 candidates to time the seed's way (default 5; 2 with --quick)")
     parser.add_argument("--no-family", action="store_true", help="skip the covariance-family table")
+    parser.add_argument("--parts", default="cli,choose,predict,family",
+                        help="comma-separated subset of cli,choose,predict,family (default: all)")
     args = parser.parse_args(argv)
     n_timed_50 = args.seed_candidates or (2 if args.quick else 5)
     n_timed_6 = 2 if args.quick else 6
@@ -231,16 +233,22 @@ def main(argv=None):
 
     X, y = load_mnist("train")
     X_test, y_test = load_mnist("test")
+    parts = set(args.parts.split(","))
     rows = []
-    bench_cli(rows, args.quick)  # first, so RUSAGE_CHILDREN holds only this child
-    ok_a6 = bench_choose_c(X, y, 6, n_timed_6, rows)
-    ok_a50 = bench_choose_c(X, y, 50, n_timed_50, rows)
-    ok_b = bench_predict(X, y, X_test, y_test, n_loop, rows)
+    ok_a6 = ok_a50 = ok_b = True
+    if "cli" in parts:
+        bench_cli(rows, args.quick)  # first, so RUSAGE_CHILDREN holds only this child
+    if "choose" in parts:
+        ok_a6 = bench_choose_c(X, y, 6, n_timed_6, rows)
+        ok_a50 = bench_choose_c(X, y, 50, n_timed_50, rows)
+    if "predict" in parts:
+        ok_b = bench_predict(X, y, X_test, y_test, n_loop, rows)
     family_rows = []
-    if not args.no_family:
+    if "family" in parts and not args.no_family:
         bench_family(X, y, X_test, y_test, family_rows)
 
     import os
+    print(f"parts: {sorted(parts)}{' (--quick)' if args.quick else ''}")
     print(f"machine: {os.cpu_count()} CPUs; numpy {np.__version__}; load average at the end {os.getloadavg()}")
     print(f"{'task':<32} {'method':<30} {'seconds / ratio':>16}  notes")
     print("-" * 120)
