@@ -197,6 +197,12 @@ def _fmt(values, digits: int = 4) -> str:
     return "[" + ", ".join(f"{v:.{digits}g}" for v in arr.ravel()) + "]"
 
 
+def _exc_text(exc: BaseException) -> str:
+    """'Name: message', or 'Name' alone when the message is empty."""
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
 def _call(function, name: str, *args, data_note: str):
     """Call a student's function; turn an exception into a SelfCheckError that names it."""
     if not callable(function):
@@ -205,7 +211,7 @@ def _call(function, name: str, *args, data_note: str):
         return function(*args)
     except Exception as exc:
         raise SelfCheckError(
-            f"{name} raised {type(exc).__name__}: {exc}\n"
+            f"{name} raised {_exc_text(exc)}\n"
             f"  (called on {data_note}; your function must work on any such input, "
             "using x.shape and len(pi) rather than fixed sizes other than 10 classes and 784 pixels)"
         ) from exc
@@ -688,7 +694,7 @@ def check_predict(predict, n_pixels: int = N_PIXELS) -> None:
             continue
         except Exception as exc:
             problems.append(
-                f"{scenario}: expected numpy.linalg.LinAlgError because {what}; found {type(exc).__name__}: {exc}."
+                f"{scenario}: expected numpy.linalg.LinAlgError because {what}; found {_exc_text(exc)}."
             )
             continue
         problems.append(
@@ -728,7 +734,7 @@ def reproducibility_report(namespace: dict, names) -> list:
                 results.append(function(*[np.array(a) for a in args]))
         except Exception as exc:
             out.append({"name": name, "status": "error",
-                        "detail": f"raised {type(exc).__name__}: {exc} (on synthetic data of the expected shapes)"})
+                        "detail": f"raised {_exc_text(exc)} (on synthetic data of the expected shapes)"})
             continue
         first, second = results
         if isinstance(first, (tuple, list)) and isinstance(second, (tuple, list)) and len(first) == len(second):
