@@ -321,13 +321,17 @@ def main(argv=None) -> int:
                f"--SandboxedExecute.precomputed_dir={out_dir}", *overrides]
     if args.force:
         command.append("--force")
-    for student in args.student:
-        command.append(f"--student={student}")  # nbgrader takes one pattern; the last one wins
-    record = subprocess.run(command, cwd=course, env=env, capture_output=True, text=True)
-    (cache / "last-nbgrader-autograde.log").write_text(record.stdout + record.stderr)
+    log, returncode = "", 0
+    # nbgrader takes one --student pattern: one call per named student, else one call for the class.
+    for student in args.student or [None]:
+        record = subprocess.run(command + ([f"--student={student}"] if student else []), cwd=course, env=env,
+                                capture_output=True, text=True)
+        log += record.stdout + record.stderr
+        returncode = returncode or record.returncode
+    (cache / "last-nbgrader-autograde.log").write_text(log)
     _write_summaries(course, args.assignment, results)
     _summary(course, args.assignment, results, config, started)
-    if record.returncode != 0:
+    if returncode != 0:
         print("python -m grading autograde: nbgrader autograde reported failures; see "
               f"{cache / 'last-nbgrader-autograde.log'}", file=sys.stderr)
         return 1
