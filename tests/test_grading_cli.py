@@ -1,0 +1,41 @@
+"""``python -m grading``: the dispatcher and the autograde command's argument errors (no grading)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _run(*args, cwd=ROOT):
+    return subprocess.run([sys.executable, "-m", "grading", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_usage_lists_the_commands():
+    out = _run("--help")
+    assert out.returncode == 0 and "autograde" in out.stdout and "report" in out.stdout
+
+
+def test_an_unknown_command_is_named():
+    out = _run("grade-everything")
+    assert out.returncode == 2 and "unknown command 'grade-everything'" in out.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (["autograde", "a", "--workers", "0"], "--workers must be a positive integer; got 0"),
+    (["autograde", "a", "--frobnicate"], "expected --Class.trait=value"),
+])
+def test_autograde_argument_errors_say_what_was_expected(args, message):
+    out = _run(*args)
+    assert out.returncode == 2 and message in out.stderr
+
+
+def test_autograde_outside_a_course_says_where_it_looked(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "grading", "autograde", "a", "--course", str(tmp_path)],
+                         cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2 and f"no nbgrader_config.py in {tmp_path}" in out.stderr
