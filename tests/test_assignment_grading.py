@@ -243,3 +243,24 @@ def test_export_writes_grades_csv(graded_class):
     reference = float(rows["reference"]["raw_score"])
     assert reference == sum(full for _, full in graded_class["scores"]["reference"].values())
     assert float(rows["release"]["raw_score"]) == 0
+
+
+def test_class_report_agrees_with_the_gradebook(graded_class):
+    """python -m grading report on the graded class: scores, failed checks and limits as graded."""
+    course = graded_class["course"]
+    env = dict(os.environ, PATH=BIN + os.pathsep + os.environ.get("PATH", ""))
+    proc = subprocess.run([sys.executable, "-m", "grading", "report", ASSIGNMENT, "--course", str(course)],
+                          cwd=course, env=env, capture_output=True, text=True, timeout=1200)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    with (course / "reports" / ASSIGNMENT / "report.csv").open() as f:
+        rows = {row["student_id"]: row for row in csv.DictReader(f)}
+    with (course / "grades.csv").open() as f:
+        exported = {row["student_id"]: row for row in csv.DictReader(f)}
+    assert set(rows) == set(SUBMISSIONS)
+    for student, row in rows.items():
+        assert float(row["score"]) == pytest.approx(float(exported[student]["score"])), student
+        failed = set(filter(None, row["failed_checks"].split(";")))
+        assert failed == SUBMISSIONS[student].lost, student
+    assert "memory" in rows["memory_bomb"]["limits_hit"]
+    assert "processes" in rows["fork_bomb"]["limits_hit"]
+    assert (course / "reports" / ASSIGNMENT / "report.html").stat().st_size > 1000
