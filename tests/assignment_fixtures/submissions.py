@@ -398,7 +398,11 @@ SUBMISSIONS = {
     "unusual_correct": Submission(
         "correct: float32 statistics, pi as a list, chosen_c to 4 significant figures, logging and prints on "
         "stderr (also through file descriptor 2), warnings, from gradedlib import load_mnist, pandas and tqdm",
-        {"fit_solution": append(UNUSUAL_FIT), "predict_solution": prepend(STDERR_PREDICT_PREFIX),
+        {"fit_solution": append(UNUSUAL_FIT),
+         "predict_solution": lambda src: STDERR_PREDICT_PREFIX.strip() + "\n" + replace(
+             "    x = np.asarray(x, dtype=np.float64)\n    k, d",
+             "    print('predict on', len(x), 'images', file=sys.stderr)\n    x = np.asarray(x, dtype=np.float64)\n    k, d",
+         )(src),
          "chosen_c_solution": append("chosen_c = float(f'{chosen_c:.4g}')")},
     ),
     "hooks": Submission(
