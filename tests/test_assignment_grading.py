@@ -38,7 +38,7 @@ from assignment_fixtures.submissions import ALL_TESTS, SUBMISSIONS
 
 pytestmark = pytest.mark.slow
 
-CELL_TIMEOUT = 240  # seconds per cell in this run (the committed config says 600)
+CELL_TIMEOUT = 180  # seconds per cell in this run (the committed config says 600)
 WORKERS = 2
 
 

@@ -107,6 +107,14 @@ def test_real_mistakes_are_caught(data, ref, mistake, message):
         check_model((mu, sigma, pi), ref, "t")
 
 
+def test_a_tiny_c_in_float64_counts_as_positive_but_round_off_does_not(ref):
+    assert check_model(_model(ref, 1e-5), ref, "t") == pytest.approx(1e-5, rel=1e-3)
+    mu, sigma, pi = _model(ref, 0.0)
+    noise = np.random.default_rng(1).normal(scale=1e-9, size=sigma.shape)
+    with pytest.raises(Fail, match="positive c"):
+        check_model((mu, sigma + (noise + noise.transpose(0, 2, 1)) / 2, pi), ref, "t")
+
+
 def test_per_class_c_is_returned_when_allowed(ref):
     c = np.linspace(1000, 5000, 10)
     assert np.allclose(check_model(_model(ref, c), ref, "t", per_class=True), c)

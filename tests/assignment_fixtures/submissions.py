@@ -81,17 +81,6 @@ def fit_generative_model_per_class_c(x, y):
     return mu, sigma, pi, c
 """
 
-TEST_SET_FIT = """
-def fit_generative_model(x, y):
-    # c chosen on the test set (global test_data / test_labels): not allowed
-    candidates = np.logspace(0, 6, 25)
-    scores = validation_scores(x, y, test_data, candidates)
-    errors = np.mean(np.argmax(scores, axis=2) != test_labels, axis=1)
-    c = float(candidates[np.argmin(errors)])
-    pi, mu, cov = class_statistics(x, y)
-    return mu, cov + c * np.eye(cov.shape[1]), pi
-"""
-
 DICTS_FIT = """
 def fit_generative_model(x, y):
     # like the seed notebook: dictionaries instead of arrays
@@ -352,12 +341,6 @@ except OSError as exc:
 SUBMISSIONS = {
     "reference": Submission("the reference solution"),
     "release": Submission("the release, untouched", untouched_release=True, lost=ALL_TESTS),
-    "test_set_c": Submission(
-        "c chosen on the test set (the notebook's global test_data) inside fit_generative_model: without the "
-        "test set the function fails, so it loses the checks made without it",
-        {"fit_solution": append(TEST_SET_FIT)},
-        frozenset({"test_fit_values", "test_fit_no_test_set", "test_fit_test_error"}),
-    ),
     "calls_reference": Submission(
         "fit, predict and the per-class fit call gradedlib's model code, which does not exist while grading: "
         "every part that runs them loses its points (the zero-variance count does not use them)",
@@ -377,9 +360,9 @@ SUBMISSIONS = {
         frozenset({"test_linalgerror_unregularized", "test_huge_c_values"}),
     ),
     "infinite_loop": Submission(
-        "the Exercise 1 cell ignores SIGINT and never ends: killed at the cell limit, the rest is graded",
+        "the Exercise 1 cell ignores SIGINT and blocks forever: killed at the cell limit, the rest is graded",
         {"exercise1_code": prepend(
-            "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nj = 0\nwhile j < 10:\n    n_j = np.sum(train_labels == j)")},
+            "import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nj = 0\nwhile j < 10:\n    time.sleep(1)")},
         frozenset({"test_misc_singularity"}),
     ),
     "detect_grader": Submission(
@@ -391,7 +374,9 @@ SUBMISSIONS = {
     "default_args": Submission(
         "the test set held in a default argument of fit, the per-class fit from importlib.reload of gradedlib's "
         "selection module (no 'gradedlib' substring on its lines)",
-        {"fit_solution": append(DEFAULT_ARG_FIT), "per_class_solution": source(RELOAD_PER_CLASS)},
+        {"fit_solution": lambda src: replace("def fit_generative_model(x, y):", "def _honest_fit(x, y):")(src)
+                                     + "\n\n" + DEFAULT_ARG_FIT.strip() + "\n",
+         "per_class_solution": source(RELOAD_PER_CLASS)},
         frozenset({"test_fit_values", "test_fit_no_test_set", "test_fit_test_error",
                    "test_per_class_shapes", "test_per_class_values"}),
     ),
@@ -451,11 +436,6 @@ SUBMISSIONS = {
         "mu and sigma returned as dicts (like the seed), not arrays",
         {"fit_solution": append(DICTS_FIT)},
         frozenset({"test_fit_shapes", "test_fit_values"}),
-    ),
-    "kernel_dies": Submission(
-        "the cell showing misclassified digits kills the kernel (os._exit)",
-        {"misclassified_solution": prepend("import os\nos._exit(1)")},
-        frozenset({"test_misc_misclassified"}),
     ),
     "edited_test_cell": Submission(
         "seed grid, and the read-only test cell that catches it replaced by 'pass'",
