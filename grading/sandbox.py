@@ -230,6 +230,13 @@ class Sandbox(LoggingConfigurable):
     ).tag(config=True)
     open_files = Int(1024, help="Open files per sandboxed process (RLIMIT_NOFILE).").tag(config=True)
     uid = Int(1000, help="User id of the student inside the sandbox's user namespace.").tag(config=True)
+    blas_threads = Int(
+        1,
+        help="Threads of BLAS and OpenMP in a sandboxed process (OPENBLAS_NUM_THREADS, OMP_NUM_THREADS, "
+             "MKL_NUM_THREADS). The grader runs a notebook and its probe side by side, and several submissions "
+             "at once: one thread each keeps the cores busy without oversubscribing them (OpenBLAS threads that "
+             "wait for a core spin and slow everything down).",
+    ).tag(config=True)
 
     # -- availability -------------------------------------------------------------------
     def check(self) -> None:
@@ -325,9 +332,11 @@ class Sandbox(LoggingConfigurable):
             "TMPDIR": "/tmp",
             "NBGRADER_EXECUTION": "autograde",
         }
-        for key in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        for key in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):  # the machine's settings, passed on unchanged
             if key in os.environ:
                 env[key] = os.environ[key]
+        for key in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            env[key] = str(self.blas_threads)
         env.update(extra or {})
         return env
 
