@@ -156,7 +156,7 @@ def check_model(model, ref, what: str, per_class: bool = False):
     return float(np.mean(c))
 
 
-def _error_rate(ev: Evidence, model, X, y, key: str) -> float:
+def _error_rate(model, X, y) -> float:
     """Error rate of (mu, sigma, pi) on (X, y), by the reference predict (float64)."""
     mu = _as_array(model[0], "mu", (K, D))
     sigma = _as_array(model[1], "sigma", (K, D, D))
@@ -263,7 +263,7 @@ def test_fit_test_error(ev: Evidence) -> None:
         raise Fail("fit_generative_model: expected a tuple (mu, sigma, pi).")
     c_probe = check_model(result.items, ev.refs.moments("full"), "training set, without the test set")
     Xt, yt = ev.test_set()
-    err = _error_rate(ev, result.items, Xt, yt, "fit")
+    err = _error_rate(result.items, Xt, yt)
     if err > 0.05:
         raise Fail(f"Expected a test error of at most 5% for a well-chosen c; your model (c = {c_probe:.4g}) has "
                    f"{100 * err:.2f}%. Search c over a wider range of values.")
@@ -308,7 +308,7 @@ def test_misc_misclassified(ev: Evidence) -> None:
         raise Fail(f"misclassified_shown: expected five integer indices; found shape {shown.shape}, dtype {shown.dtype}")
     if len(set(shown.tolist())) != 5 or shown.min() < 0 or shown.max() >= len(yt):
         raise Fail(f"misclassified_shown: expected five distinct indices into test_data; found {shown.tolist()}")
-    err = _error_rate(ev, _notebook_model(ev), Xt[shown], yt[shown], "shown")
+    err = _error_rate(_notebook_model(ev), Xt[shown], yt[shown])
     if err != 1.0:
         raise Fail(f"misclassified_shown: expected five images your model misclassifies; it gets "
                    f"{int(round(5 * (1 - err)))} of them right.")
@@ -374,7 +374,7 @@ def test_misc_training_errors(ev: Evidence) -> None:
         raise Fail(f"training_errors: expected a count between 0 and {_N_TRAIN}; found {int(claimed)}")
     X, y = ev.training_set()
     rows = np.random.default_rng(5).choice(X.shape[0], size=6000, replace=False)
-    rate = _error_rate(ev, _notebook_model(ev), X[rows], y[rows], "train6000")
+    rate = _error_rate(_notebook_model(ev), X[rows], y[rows])
     sd = max(np.sqrt(rate * (1 - rate) / 6000), 1 / 6000)
     if abs(int(claimed) / X.shape[0] - rate) > 5 * sd:
         raise Fail(f"training_errors: expected the errors of your model on the 60,000 training images (about "
@@ -404,7 +404,7 @@ def test_per_class_values(ev: Evidence) -> None:
           "fit_generative_model_per_class_c returned a different model when it was called again where the test "
           "set does not exist (it must choose c from x and y alone, and be reproducible after np.random.seed(0)).")
     Xt, yt = ev.test_set()
-    err = _error_rate(ev, result.items[:3], Xt, yt, "per_class")
+    err = _error_rate(result.items[:3], Xt, yt)
     if err > 0.05:
         raise Fail(f"Expected a test error of at most 5% with one c per class; found {100 * err:.2f}% "
                    f"(c = {np.round(c, 1).tolist()}).")

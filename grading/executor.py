@@ -108,9 +108,7 @@ class _SandboxedKernelManager(AsyncKernelManager):
     def format_kernel_cmd(self, extra_arguments=None):
         argv = [sys.executable, "-m", "ipykernel_launcher", "-f", self.connection_file, *(extra_arguments or [])]
         cgroups = self.sandbox.new_cgroups()
-        env = self.sandbox.environment()
-        if not self.sandbox.enabled:
-            env = {k: v.replace("/opt/generative-mnist", self.student_root) if isinstance(v, str) else v for k, v in env.items()}
+        env = self.sandbox.environment()  # inside the sandbox; without one, _async_launch_kernel sets it
         self.handle = SandboxProcess(None, cgroups, self.sandbox.memory_limit, self.sandbox.max_processes)
         return self.sandbox.command(argv, self.io_dir, self.student_root, env, cgroups)
 

@@ -24,6 +24,7 @@ import builtins
 import json
 import os
 import select
+import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -215,8 +216,8 @@ class Probe(LoggingConfigurable):
             env_extra["PYTHONPATH"] = f"{probe_view}/lib"
         handle = self.sandbox.popen(
             [sys.executable, runner, str(plan_path), str(start)], io_dir=io_dir, student_root=probe_view,
-            env_extra=env_extra, pass_fds=(write_fd, 3), stdin=subprocess_devnull(), stdout=subprocess_devnull(),
-            stderr=subprocess_devnull(), preexec_fn=_dup_to_3(write_fd),
+            env_extra=env_extra, pass_fds=(write_fd, 3), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL, preexec_fn=_dup_to_3(write_fd),
         )
         os.close(write_fd)
         buffer = b""
@@ -293,12 +294,6 @@ class Probe(LoggingConfigurable):
         except (OSError, ValueError, KeyError, TypeError):
             return ProbeResult("crashed", info={"error": "the result could not be read"})
         return ProbeResult("returned", items=items, info=record)
-
-
-def subprocess_devnull():
-    import subprocess
-
-    return subprocess.DEVNULL
 
 
 def _dup_to_3(fd):
