@@ -126,3 +126,56 @@ def test_every_check_reports_a_missing_result_as_a_message_not_a_crash():
     assert set(verdicts) == set(CHECKS)
     for grade_id, messages in verdicts.items():
         assert len(messages) == 1 and "could not check" not in messages[0], (grade_id, messages)
+
+
+class _Refs:
+    """The two reference reads the test-error checks make, on the synthetic data."""
+
+    def __init__(self, data, ref):
+        self.data, self.ref, self.test_set_reads = data, ref, 0
+
+    def moments(self, which="full"):
+        return self.ref
+
+    def test_set(self):
+        self.test_set_reads += 1
+        return self.data
+
+
+def _per_class_evidence(data, ref, model, cache=None):
+    result = ProbeResult("returned", items=[*model, np.full(10, 3000.0)], info={"tuple": True})
+    claims = dict(zip(("mu_pc", "sigma_pc", "pi_pc", "c_pc"), result.items))
+    return Evidence(claims, {name: {"status": "ok"} for name in claims}, {"per_class_full": result},
+                    _Refs(data, ref), cache=dict(cache or {}))
+
+
+@pytest.mark.parametrize("c, passes", [(3000.0, True), (1e12, False)])
+def test_test_errors_computed_early_give_the_same_verdicts(data, ref, c, passes):
+    from grading.checks import precompute_probe_errors
+
+    model = _model(ref, c)
+    late = judge(_per_class_evidence(data, ref, model), ["test_per_class_values"])
+    probe = _per_class_evidence(data, ref, model).probe
+    refs = _Refs(data, ref)
+    early = precompute_probe_errors(probe, refs)
+    assert refs.test_set_reads == 1 and ("test error", "per_class_full") in early
+    evidence = _per_class_evidence(data, ref, model, cache=early)
+    assert judge(evidence, ["test_per_class_values"]) == late
+    assert evidence.refs.test_set_reads == 0  # the check read the early value
+    assert (late["test_per_class_values"] == []) is passes, late
+
+
+def test_a_model_that_cannot_classify_fails_the_same_early_or_late(data, ref):
+    from grading.checks import precompute_probe_errors
+
+    mu, sigma, pi = _model(ref, 3000.0)
+    sigma = sigma.copy()
+    sigma[4] = 0.0  # not positive definite, yet c per class is read from the diagonal
+    model = (mu, sigma, pi)
+    probe = _per_class_evidence(data, ref, model).probe
+    early = precompute_probe_errors(probe, _Refs(data, ref))
+    assert isinstance(early[("test error", "per_class_full")], Fail)
+    with pytest.raises(Fail, match="not positive definite"):
+        from grading.checks import _probe_test_error
+
+        _probe_test_error(Evidence({}, {}, probe, None, cache=early), "per_class_full", model)
