@@ -126,11 +126,18 @@ def test_metadata(dists):
     assert "gradedlib = gradedlib.cli:main" in entry_points
 
 
-def test_readme_install_command_names_this_wheel():
-    """The one install command of the README is the wheel this version builds."""
-    readme = (ROOT / "README.md").read_text()
-    urls = set(re.findall(r"https://\S+?\.whl", readme))
-    assert urls, "README.md must give the wheel's URL"
+@pytest.mark.parametrize("where", ["README.md", "book/10_assignment.md", "the release's first cell"])
+def test_install_command_names_this_wheel(where):
+    """The one install command, wherever students read it, is the wheel this version builds."""
+    if where.startswith("the release"):
+        import nbformat
+
+        nb = nbformat.read(ROOT / "exercises" / "gaussian_generative" / "gaussian_generative.ipynb", as_version=4)
+        text = nb.cells[0].source
+    else:
+        text = (ROOT / where).read_text()
+    urls = set(re.findall(r"https://\S+?\.whl", text))
+    assert urls, f"{where} must give the wheel's URL"
     assert {url.rsplit("/", 1)[1] for url in urls} == {WHEEL}, urls
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -28,6 +29,8 @@ from gradedlib.selfcheck import (
     check_predict,
     synthetic_classes,
 )
+
+ROOT = Path(__file__).resolve().parents[1]
 
 # Small images for the mistakes (fast); the reference and the alternatives
 # also run at the default 784 pixels, as in the notebook.
@@ -495,3 +498,87 @@ def test_no_mnist_value_in_messages():
 
     source = inspect.getsource(selfcheck)
     assert "load_mnist" not in source and "gradedlib.data" not in source
+
+
+# ------------------------------ the release's visible cells, on the class --
+
+SELF_CHECKED_CELLS = ("test_fit_shapes", "test_predict_shapes", "test_per_class_shapes")
+
+
+def _visible_self_checks(student: str, monkeypatch) -> dict:
+    """{visible test cell: "passed" or the SelfCheckError message} for a simulated submission.
+
+    The submission is built on the released notebook (as a student would fill
+    it); its functions are re-created from its cells' definitions (no MNIST is
+    loaded), then each visible test cell's self-check lines run as written.
+    """
+    import nbformat
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    sys.path.insert(0, str(ROOT))
+    from assignment_fixtures.course import build_submission
+    from assignment_fixtures.submissions import SUBMISSIONS
+    from grading.probe import definitions_of
+
+    release = nbformat.read(ROOT / "exercises" / "gaussian_generative" / "gaussian_generative.ipynb", as_version=4)
+    solution = nbformat.read(ROOT / "solutions" / "gaussian_generative" / "gaussian_generative.ipynb", as_version=4)
+    nb = build_submission(release, solution, SUBMISSIONS[student], {"COURSE": "/nonexistent", "PORT": 9})
+    grade_id = lambda cell: cell.metadata.get("nbgrader", {}).get("grade_id")  # noqa: E731
+    cells = [(i, c.source) for i, c in enumerate(nb.cells)
+             if c.cell_type == "code" and not grade_id(c).startswith("test_")]
+    statements, _ = definitions_of(cells)
+    namespace: dict = {}
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    for statement in statements:
+        exec(compile(statement, f"<{student}>", "exec"), namespace)
+    outcome = {}
+    for cell in nb.cells:
+        if grade_id(cell) not in SELF_CHECKED_CELLS:
+            continue
+        lines = [line for line in cell.source.splitlines()
+                 if line.startswith(("from gradedlib.selfcheck", "check_")) and not line.startswith("check_chosen_c")]
+        assert any(line.startswith("check_") for line in lines), f"{grade_id(cell)} calls no self-check"
+        try:
+            exec("\n".join(lines), namespace)
+            outcome[grade_id(cell)] = "passed"
+        except SelfCheckError as exc:
+            outcome[grade_id(cell)] = str(exc)
+    return outcome
+
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("student", ["reference", "kfold_cholesky", "scipy_mvn", "unusual_correct"])
+def test_release_self_checks_pass_correct_submissions(student, monkeypatch, capsys):
+    """The reference and the class's correct-but-different solutions pass every visible self-check."""
+    outcome = _visible_self_checks(student, monkeypatch)
+    assert outcome == dict.fromkeys(SELF_CHECKED_CELLS, "passed"), outcome
+    assert capsys.readouterr().out.count("self-checks passed on synthetic data") == 3
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("student, cell, expected", [
+    ("no_regularization", "test_fit_shapes", "c > 0"),
+    ("dicts", "test_fit_shapes", "expected a numpy array"),
+    ("swallow_and_raise", "test_predict_shapes", "LinAlgError"),
+])
+def test_release_self_checks_catch_the_class_mistakes(student, cell, expected, monkeypatch, capsys):
+    """A faulty submission of the simulated class fails the visible cell of its mistake, and only that one."""
+    outcome = _visible_self_checks(student, monkeypatch)
+    assert expected in outcome[cell], outcome[cell]
+    assert {k: v for k, v in outcome.items() if k != cell} == dict.fromkeys(set(SELF_CHECKED_CELLS) - {cell}, "passed")
+
+
+def test_self_checks_do_not_run_while_autograded(monkeypatch, capsys):
+    """Under nbgrader's autograde the checks print that they did not run (the grader judges the values)."""
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+
+    def broken(*args):
+        raise AssertionError("must not be called")
+
+    check_fit(broken)
+    check_fit_per_class_c(broken)
+    check_predict(broken)
+    check_chosen_c("not a float", None, None, None)
+    out = capsys.readouterr().out
+    assert out.count("self-checks not run while the notebook is autograded") == 4
