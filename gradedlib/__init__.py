@@ -7,8 +7,11 @@ model       GaussianGenerativeClassifier and the course's functional form
 density     the one Gaussian log-density kernel (null space, float32 option)
 family      the covariance family: spherical, diag, tied, full, RDA, shrinkage
 selection   choosing the regularization c on training data only
+evaluation  the job of ``gradedlib fit`` on arrays (choose c, fit, measure)
+images      image sizes and the one image validator
 preprocess  deskewing
 plots       figures (they return matplotlib objects, never show or save)
+selfcheck   the assignment's value self-checks on synthetic data
 cli         the ``gradedlib`` command line
 
 The MNIST data is by Yann LeCun, Corinna Cortes and Christopher J.C. Burges,

@@ -114,12 +114,12 @@ class _Progress:
 
 
 def run_fit(args, progress: _Progress) -> dict:
-    """Do the work of ``gradedlib fit``; return the result as a JSON-able dict."""
-    from sklearn.metrics import confusion_matrix
+    """Do the work of ``gradedlib fit`` (load, deskew, :func:`gradedlib.evaluation.evaluate`, figures).
 
+    Returns the result as a JSON-able dict.
+    """
     from .data import MNIST_ATTRIBUTION, load_mnist
-    from .model import GaussianGenerativeClassifier
-    from .selection import choose_c
+    from .evaluation import evaluate
 
     timings = {}
     t0 = time.perf_counter()
@@ -137,56 +137,41 @@ def run_fit(args, progress: _Progress) -> dict:
         timings["deskew"] = time.perf_counter() - t
         progress.say("deskewed all images")
 
-    selection = None
-    if args.c is None:
-        progress.say("choosing c on the training set only"
-                     + (f" ({args.folds}-fold cross-validation)" if args.folds else " (hold-out of 10,000)"))
-        t = time.perf_counter()
-        selection = choose_c(X_train, y_train, folds=args.folds, per_class=args.per_class,
-                             random_state=args.seed, progress=progress.choose_c_callback)
-        timings["choose_c"] = time.perf_counter() - t
-        c = selection.c
-    else:
-        c = args.c
+    def report(step, total, message):
+        if step is None:
+            progress.say(message)
+        else:
+            progress.choose_c_callback(step, total, message)
 
-    progress.say("fitting on all 60,000 training images")
-    t = time.perf_counter()
-    model = GaussianGenerativeClassifier(c=c).fit(X_train, y_train)
-    timings["fit"] = time.perf_counter() - t
-
-    t = time.perf_counter()
-    pred_test = model.predict(X_test)
-    timings["predict_test"] = time.perf_counter() - t
-    progress.say("predicting the training images (training error)")
-    t = time.perf_counter()
-    pred_train = model.predict(X_train)
-    timings["predict_train"] = time.perf_counter() - t
-
-    labels = model.classes_
+    ev = evaluate(X_train, y_train, X_test, y_test, c=args.c, folds=args.folds, per_class=args.per_class,
+                  random_state=args.seed, progress=report)
+    timings.update(ev.timings)
+    selection = ev.selection
     result = {
-        "c": np.asarray(c).tolist(),
+        "c": np.asarray(ev.c).tolist(),
         "per_class": bool(args.per_class and selection is not None),
         "deskew": bool(args.deskew),
         "folds": args.folds,
         "seed": args.seed,
-        "classes": labels.tolist(),
+        "classes": ev.model.classes_.tolist(),
         "candidates": None if selection is None else selection.candidates.tolist(),
         "validation_errors": None if selection is None else selection.errors.tolist(),
         "validation_error": None if selection is None else selection.validation_error,
-        "test_error": float(np.mean(pred_test != y_test)),
-        "test_errors": int(np.sum(pred_test != y_test)),
+        "test_error": ev.test_error,
+        "test_errors": int(np.sum(ev.test_predictions != y_test)),
         "n_test": int(y_test.size),
-        "train_error": float(np.mean(pred_train != y_train)),
-        "train_errors": int(np.sum(pred_train != y_train)),
+        "train_error": ev.train_error,
+        "train_errors": int(np.sum(ev.train_predictions != y_train)),
         "n_train": int(y_train.size),
-        "confusion_matrix": confusion_matrix(y_test, pred_test, labels=labels).tolist(),
+        "confusion_matrix": ev.confusion.tolist(),
         "timings": timings,
         "figures": [],
         "data": MNIST_ATTRIBUTION,
     }
     if args.figures is not None:
         t = time.perf_counter()
-        result["figures"] = _write_figures(args.figures, model, selection, X_test, y_test, pred_test, args.seed)
+        result["figures"] = _write_figures(args.figures, ev.model, selection, X_test, y_test, ev.test_predictions,
+                                           args.seed)
         timings["figures"] = time.perf_counter() - t
         progress.say(f"wrote {len(result['figures'])} figures to {args.figures}")
     timings["total"] = time.perf_counter() - t0
@@ -194,10 +179,7 @@ def run_fit(args, progress: _Progress) -> dict:
 
 
 def _write_figures(directory: Path, model, selection, X_test, y_test, pred_test, seed) -> list[str]:
-    """Write the PNG figures and return their paths."""
-    import matplotlib
-
-    matplotlib.use("Agg")
+    """Write the PNG figures and return their paths (plots draws on Figure objects: no backend needed)."""
     from . import plots
 
     directory.mkdir(parents=True, exist_ok=True)

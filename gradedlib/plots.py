@@ -25,6 +25,8 @@ from matplotlib.figure import Figure
 from sklearn.metrics import confusion_matrix
 from sklearn.utils import check_random_state
 
+from .images import IMAGE_SIDE, check_images
+
 __all__ = [
     "displaychar",
     "image_grid",
@@ -35,33 +37,12 @@ __all__ = [
     "plot_validation_curve",
 ]
 
-_SIDE = 28
+_SIDE = IMAGE_SIDE
 
 
 def _check_image_stack(images, name: str) -> np.ndarray:
-    """Return images as float64 of shape (n, 28, 28).
-
-    Accepts (784,), (28, 28), (n, 784) or (n, 28, 28) real finite arrays.
-    """
-    arr = np.asarray(images)
-    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating) or arr.dtype == np.bool_):
-        raise TypeError(f"The '{name}' argument must be a real numeric array. Got dtype {arr.dtype} instead.")
-    shape = arr.shape
-    if shape == (_SIDE * _SIDE,) or shape == (_SIDE, _SIDE):
-        arr = arr.reshape(1, _SIDE, _SIDE)
-    elif arr.ndim == 2 and shape[1] == _SIDE * _SIDE:
-        arr = arr.reshape(-1, _SIDE, _SIDE)
-    elif not (arr.ndim == 3 and shape[1:] == (_SIDE, _SIDE)):
-        raise ValueError(
-            f"The '{name}' argument must hold 28x28 images: shape (784,), (28, 28), "
-            f"(n, 784) or (n, 28, 28). Got shape {shape} instead."
-        )
-    if arr.shape[0] == 0:
-        raise ValueError(f"The '{name}' argument must hold at least one image. Got shape {shape} instead.")
-    arr = arr.astype(np.float64)
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"The '{name}' argument must hold finite values. Got NaN or infinite values instead.")
-    return arr
+    """Return images as float64 of shape (n, 28, 28); see :func:`gradedlib.images.check_images`."""
+    return check_images(images, name, squares=True)[0].reshape(-1, _SIDE, _SIDE)
 
 
 def _check_vrange(vrange):

@@ -22,45 +22,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from .images import IMAGE_SIDE, N_PIXELS, check_images
+
 __all__ = ["deskew", "image_moments"]
 
-_SIDE = 28
-_N_PIXELS = _SIDE * _SIDE
+_SIDE = IMAGE_SIDE
 _CENTRE = (_SIDE - 1) / 2.0
 _CHUNK = 128  # images per block: small blocks stay in cache
-
-
-def _check_images(X, name: str = "X") -> tuple[np.ndarray, bool]:
-    """Return ``X`` as float64 of shape (n, 784) and whether it was one image."""
-    arr = np.asarray(X)
-    if arr.dtype == object or not (
-        np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_
-    ) or np.issubdtype(arr.dtype, np.complexfloating):
-        raise TypeError(
-            f"The '{name}' argument must be a real numeric array of images. "
-            f"Got dtype {arr.dtype} instead."
-        )
-    single = arr.ndim == 1
-    if single:
-        arr = arr[None, :]
-    if arr.ndim != 2 or arr.shape[1] != _N_PIXELS:
-        raise ValueError(
-            f"The '{name}' argument must have shape (n_images, {_N_PIXELS}) or "
-            f"({_N_PIXELS},): flattened 28x28 images. Got shape "
-            f"{np.shape(X)} instead."
-        )
-    arr = arr.astype(np.float64, copy=False)
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(
-            f"The '{name}' argument must hold finite values. Got "
-            f"{int(np.sum(~np.isfinite(arr)))} NaN or infinite values instead."
-        )
-    if np.any(arr < 0):
-        raise ValueError(
-            f"The '{name}' argument must hold non-negative intensities (the moments "
-            f"weight pixel positions by intensity). Got minimum {arr.min()!r} instead."
-        )
-    return arr, single
 
 
 def _moments(images: np.ndarray):
@@ -108,7 +76,7 @@ def image_moments(X):
         Slant ``cov(row, column) / var(row)``: columns moved per row; 0 for an
         upright digit, and 0 when the row variance is zero.
     """
-    arr, single = _check_images(X)
+    arr, single = check_images(X, "X", non_negative=True, allow_empty=True)
     total, m_r, m_c, var_r, cov_rc = _moments(arr.reshape(-1, _SIDE, _SIDE))
     empty = total <= 0
     m_r[empty] = _CENTRE
@@ -170,9 +138,9 @@ def _deskew_chunk(images: np.ndarray) -> np.ndarray:
     # Shear along columns: row r of image i moves by m_c - centre + alpha (r - centre).
     col_shift = (m_c - _CENTRE)[:, None] + alpha[:, None] * (pos - _CENTRE)[None, :]
     out = _shift_lines(np.ascontiguousarray(moved).reshape(n * _SIDE, _SIDE), col_shift.ravel())
-    out = out.reshape(n, _N_PIXELS)
+    out = out.reshape(n, N_PIXELS)
     empty = total <= 0
-    out[empty] = images.reshape(n, _N_PIXELS)[empty]
+    out[empty] = images.reshape(n, N_PIXELS)[empty]
     return out
 
 
@@ -212,7 +180,7 @@ def deskew(X):
     An image whose ink lies in a single row has zero row variance; its slant
     is defined as 0, so it is only centred.
     """
-    arr, single = _check_images(X)
+    arr, single = check_images(X, "X", non_negative=True, allow_empty=True)
     out = np.empty_like(arr)
     for start in range(0, arr.shape[0], _CHUNK):
         block = arr[start : start + _CHUNK].reshape(-1, _SIDE, _SIDE)

@@ -33,7 +33,7 @@ from gradedlib.data import data_dir, load_mnist
 __all__ = ["References", "prepare", "class_moments", "STUDENT_MODULES", "N_UNSEEN", "N_CHECK"]
 
 #: gradedlib modules students may use while graded (none imports the model or selection code).
-STUDENT_MODULES = ("data", "plots", "preprocess", "selfcheck")
+STUDENT_MODULES = ("data", "images", "plots", "preprocess", "selfcheck")
 N_UNSEEN = 20000  # "data it has never seen": a random subset of the training images
 N_CHECK = 2000  # images the probe classifies with the reference parameters
 PREDICT_C = 3000.0  # the c of the reference parameters given to predict

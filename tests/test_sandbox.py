@@ -299,3 +299,25 @@ def test_probe_calls_have_their_own_limits_and_no_test_set(tmp_path):
     assert results["four"].status == "crashed"
     assert results["five"].items[0].tolist() == [False]
     assert results["six"].status == "undefined"
+
+
+def test_the_student_package_in_the_sandbox_has_its_modules_and_not_the_model(tmp_path):
+    """What the graded notebook may import (data, images, plots, preprocess, selfcheck) imports there;
+    gradedlib's model code does not exist there."""
+    from grading.references import STUDENT_MODULES, _student_package
+
+    view = tmp_path / "student-view"
+    _student_package(view / "lib", with_test_set=False)
+    imports = "\n".join(f"import gradedlib.{m}" for m in STUDENT_MODULES)
+    nb = _notebook(imports + "\nprint('imported', len(gradedlib.data.load_mnist('train')[1]))",
+                   "import importlib\nfor m in ('model', 'selection', 'density'):\n"
+                   "    try:\n        importlib.import_module('gradedlib.' + m)\n        print('present', m)\n"
+                   "    except ImportError:\n        print('absent', m)",
+                   "from gradedlib.data import load_mnist\nload_mnist('test')")
+    executor = NotebookExecutor(Sandbox(), cell_timeout=120, notebook_timeout=300)
+    io_dir = tmp_path / "io"
+    io_dir.mkdir()
+    executor.run(nb, str(io_dir), str(view), [])
+    assert _text(nb.cells[0]) == "imported 60000\n", _text(nb.cells[0])
+    assert _text(nb.cells[1]) == "absent model\nabsent selection\nabsent density\n"
+    assert "Error" in _text(nb.cells[2])  # the test set is not in this view
