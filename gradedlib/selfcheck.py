@@ -449,6 +449,8 @@ def _check_fitted(function, name: str, outputs: tuple, n_pixels: int, per_class:
     if c is not None:
         scale = np.array([max(1.0, float(np.max(np.abs(sigma[j])))) for j in range(N_CLASSES)])
         c = np.where(np.abs(c) <= rtol * scale, 0.0, c)  # rounding of sigma - covariance
+        # round-off of c read off a float32 sigma (none to allow in float64)
+        c_atol = (rtol if rtol > 1e-9 else 0.0) * float(scale.max())
         if np.any(c <= 0):
             j = int(np.flatnonzero(c <= 0)[0])
             problems.append(
@@ -456,7 +458,7 @@ def _check_fitted(function, name: str, outputs: tuple, n_pixels: int, per_class:
                 + (" (nothing added: sigma is singular without c)" if c[j] == 0 else "")
                 + "."
             )
-        elif not per_class and not np.allclose(c, c[0], rtol=1e-9, atol=(rtol if rtol > 1e-9 else 0.0) * float(scale.max())):
+        elif not per_class and not np.allclose(c, c[0], rtol=1e-9, atol=c_atol):
             problems.append(
                 f"sigma: expected one c added to all ten covariances; found c = {_fmt(c, 6)} for classes 0..9."
             )
@@ -465,7 +467,7 @@ def _check_fitted(function, name: str, outputs: tuple, n_pixels: int, per_class:
             passed.append("sigma = class covariance + c I (" + ", ".join(sorted({conventions[int(v)] for v in ddof})) + ")")
         if per_class:
             returned = arrays["c"]
-            if np.allclose(returned, c, rtol=1e-6, atol=max(1e-9, (rtol if rtol > 1e-9 else 0.0) * float(scale.max()))):
+            if np.allclose(returned, c, rtol=1e-6, atol=max(1e-9, c_atol)):
                 passed.append("returned c = the c added to each sigma[j]")
             else:
                 j = int(np.argmax(np.abs(returned - c) / np.maximum(np.abs(c), 1e-12)))

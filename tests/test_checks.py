@@ -179,3 +179,22 @@ def test_a_model_that_cannot_classify_fails_the_same_early_or_late(data, ref):
         from grading.checks import _probe_test_error
 
         _probe_test_error(Evidence({}, {}, probe, None, cache=early), "per_class_full", model)
+
+
+@pytest.mark.parametrize("items", [
+    ["not", "a", "model"],                                   # strings where arrays belong
+    [np.zeros((10, 784)), np.zeros((10, 784)), np.ones(10) / 10],  # sigma of the wrong shape
+    [np.zeros((10, 784)), np.full((10, 784, 784), np.nan), np.ones(10) / 10],  # NaN covariances
+])
+def test_a_hostile_probe_model_cannot_break_the_early_judge(data, ref, items):
+    """Whatever the student's fit returns, the early pass neither raises nor changes the verdict."""
+    from grading.checks import precompute_probe_errors
+
+    result = ProbeResult("returned", items=[*items, np.full(10, 3000.0)], info={"tuple": True})
+    probe = {"per_class_full": result}
+    early = precompute_probe_errors(probe, _Refs(data, ref))  # must not raise
+    claims = dict(zip(("mu_pc", "sigma_pc", "pi_pc", "c_pc"), result.items))
+    info = {name: {"status": "ok"} for name in claims}
+    late = judge(Evidence(claims, info, probe, _Refs(data, ref)), ["test_per_class_values"])
+    assert judge(Evidence(claims, info, probe, _Refs(data, ref), cache=early), ["test_per_class_values"]) == late
+    assert late["test_per_class_values"], late  # and it fails
