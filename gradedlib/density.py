@@ -47,6 +47,7 @@ import numpy as np
 
 __all__ = [
     "Eigenbasis",
+    "argmax_joint",
     "covariance_matrix",
     "eigenbasis",
     "full_eigenvectors",
@@ -294,3 +295,230 @@ def _log_joint(X, means, log_priors, bases, scale, c, dtype=np.float64, classes=
                 maha = maha[:, :-1] + q_null[:, None] * p["inv_c"][None, :]
             out[:, start : start + block.shape[0], k] = p["const"][:, None] - 0.5 * maha.T
     return out
+
+
+# Stages of :func:`_argmax_joint`: the directions of a class whose regularized
+# variance ``a lambda + c`` owes at least this fraction to the covariance
+# (``a lambda / (a lambda + c)``), largest first; the last stage is the rest.
+_STAGES = (0.5, 0.1, 0.01)
+
+# Relative slack of the certificate for the roundoff of the two computations
+# (this one and :func:`_log_joint`): float64 roundoff is below 1e-12 of the
+# largest term; a float32 projection's is below 1e-4 on MNIST.
+_CERTIFICATE_SLACK = {np.dtype(np.float64): 1e-9, np.dtype(np.float32): 1e-3}
+
+# When the first stage already holds more than this fraction of all the
+# directions (a small ``c``: most variances owe more to the data than to
+# ``c``), staging saves nothing and the argmax of :func:`_log_joint` is used.
+_MAX_FIRST_STAGE = 0.4
+
+
+def _argmax_joint(X, means, log_priors, bases, scale, c, dtype=np.float64):
+    """Private kernel: ``argmax_j`` of :func:`_log_joint` for one ``c`` per class, in fewer flops.
+
+    Inputs are assumed validated and every regularized covariance positive
+    definite (see :func:`singular_eigenvalues`). Only classes with their own
+    eigenvectors take the staged path below; otherwise (tied, diagonal or
+    spherical models, whose scoring is cheap or shared), for ``c_j = 0``
+    (allowed when that covariance is non-singular; the staged form divides
+    by ``c``), and when the first
+    stage would hold more than :data:`_MAX_FIRST_STAGE` of the directions
+    (a small ``c``), this is the argmax of :func:`_log_joint`.
+
+    With ``w_i = a lambda_i / (c (a lambda_i + c))`` (largest for the largest
+    eigenvalues), ``S = ||x - mu||^2`` and ``z = V^T (x - mu)``, the quadratic
+    form is exactly
+
+        (x - mu)^T (a Sigma + c I)^{-1} (x - mu) = S / c - sum_i w_i z_i^2.
+
+    Summing over the leading directions only (set ``T``) leaves out
+    ``sum_{i not in T} w_i z_i^2``, which lies between 0 and
+    ``max_{i not in T} w_i * (E - sum_{i in T} z_i^2)``, ``E`` the squared norm
+    of ``x - mu`` on the class's varying pixels. So each log-joint is known to
+    lie in an interval. A row is decided when the lower end of the best class
+    exceeds the upper end of every other class (with a relative slack for
+    roundoff); undecided rows get the next directions (:data:`_STAGES`), and
+    after the last stage the intervals have width 0 (the exact value). On
+    MNIST with ``c`` in the thousands, about 80 of about 580 directions per
+    class decide four rows in five.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features), float64
+    means : ndarray of shape (n_classes, n_features)
+    log_priors : ndarray of shape (n_classes,)
+    bases : sequence of Eigenbasis, length n_classes
+    scale : ndarray of shape (n_classes,)
+    c : ndarray of shape (n_classes,)
+    dtype : numpy float dtype, default=np.float64
+        Precision of the projections.
+
+    Returns
+    -------
+    indices : ndarray of shape (n_samples,), dtype intp
+        Column of the largest log-joint of every row. Equal to
+        ``_log_joint(...)[0].argmax(axis=1)`` except where two classes tie
+        within the roundoff slack.
+    decided : ndarray of shape (len(_STAGES) + 1,), dtype int
+        Rows decided at each stage (all at stage 0, with all directions, when
+        the full kernel was used).
+    """
+    n, d = X.shape
+    k = means.shape[0]
+    shared = len({id(b.vectors) for b in bases}) < k
+    if shared or any(b.vectors is None for b in bases) or np.any(np.asarray(c) == 0):
+        return _full_argmax(X, means, log_priors, bases, scale, c, dtype)
+    dtype = np.dtype(dtype)
+    slack = _CERTIFICATE_SLACK[dtype]
+    n_stages = len(_STAGES) + 1
+    # Per stage, the directions of all classes side by side: one GEMM per stage
+    # (embedded in all n_features rows, zero outside a class's varying pixels),
+    # and a block matrix that sums w z^2 and z^2 per class.
+    stage_vecs = [[] for _ in range(n_stages)]
+    stage_shift = [[] for _ in range(n_stages)]
+    stage_w = [[] for _ in range(n_stages)]
+    stage_class = [[] for _ in range(n_stages)]
+    w_rest = np.zeros((n_stages, k))
+    const = np.empty(k)
+    inv_c = 1.0 / np.asarray(c, dtype=np.float64)
+    mask = np.zeros((d, k))
+    for j, b in enumerate(bases):
+        a = scale[j] * b.values
+        order = np.argsort(-a, kind="stable")
+        order = order[a[order] > 0]
+        a = a[order]
+        cj = float(c[j])
+        w = a / (cj * (a + cj))  # descending
+        frac = a / (a + cj)
+        cuts = [0] + [int(np.sum(frac >= t)) for t in _STAGES] + [order.size]
+        const[j] = log_priors[j] - 0.5 * (d * _LOG_2PI + np.log(a + cj).sum() + (d - order.size) * np.log(cj))
+        mask[b.rows, j] = 1.0
+        for s in range(n_stages):
+            cols = order[cuts[s] : cuts[s + 1]]
+            full = np.zeros((d, cols.size))
+            full[b.rows] = b.vectors[:, cols]
+            stage_vecs[s].append(full)
+            stage_shift[s].append(means[j] @ full)
+            stage_w[s].append(w[cuts[s] : cuts[s + 1]])
+            stage_class[s].append(np.full(cols.size, j))
+            w_rest[s, j] = w[cuts[s + 1]] if cuts[s + 1] < order.size else 0.0
+    if sum(v.shape[1] for v in stage_vecs[0]) > _MAX_FIRST_STAGE * sum(
+        v.shape[1] for stage in stage_vecs for v in stage
+    ):
+        return _full_argmax(X, means, log_priors, bases, scale, c, dtype)
+    stages = []
+    for s in range(n_stages):
+        owner = np.concatenate(stage_class[s])
+        sums = np.zeros((owner.size, 2 * k))
+        sums[np.arange(owner.size), owner] = np.concatenate(stage_w[s])
+        sums[np.arange(owner.size), k + owner] = 1.0
+        stages.append((np.hstack(stage_vecs[s]).astype(dtype), np.concatenate(stage_shift[s]).astype(dtype),
+                       sums.astype(dtype)))
+    mean_norms = np.einsum("ij,ij->i", means, means)
+    masked_means = mask * means.T  # (d, k)
+    masked_norms = np.einsum("ij,ij->j", masked_means, masked_means)
+    out = np.empty(n, dtype=np.intp)
+    counts = np.zeros(n_stages, dtype=int)
+    for start in range(0, n, _CHUNK):
+        block = X[start : start + _CHUNK]
+        m = block.shape[0]
+        S = np.einsum("ij,ij->i", block, block)[:, None] - 2.0 * (block @ means.T) + mean_norms  # ||x - mu_j||^2
+        E = (block * block) @ mask - 2.0 * (block @ masked_means) + masked_norms  # on the varying pixels
+        base = const - 0.5 * S * inv_c  # (m, k)
+        half_s = 0.5 * (S * inv_c).max(axis=1)
+        AB = np.zeros((m, 2 * k))  # sums over projected directions of w z^2 and of z^2
+        active = np.arange(m)
+        block_t = block if dtype == block.dtype else block.astype(dtype)
+        for s, (vecs, shift, sums) in enumerate(stages):
+            if vecs.shape[1]:
+                z = block_t[active] @ vecs
+                z -= shift
+                np.square(z, out=z)
+                AB[active] += z @ sums
+            lower = base[active] + 0.5 * AB[active, :k]
+            upper = lower + 0.5 * w_rest[s] * np.maximum(E[active] - AB[active, k:], 0.0)
+            tol = slack * (np.abs(lower).max(axis=1) + half_s[active])
+            best = lower.argmax(axis=1)
+            at = np.arange(active.size)
+            best_lower = lower[at, best]
+            upper[at, best] = -np.inf
+            decided = best_lower - tol > upper.max(axis=1) + tol
+            if s == n_stages - 1:
+                decided[:] = True  # exact values; a tie within roundoff goes to the first class
+            out[start + active[decided]] = best[decided]
+            counts[s] += int(decided.sum())
+            active = active[~decided]
+            if active.size == 0:
+                break
+    return out, counts
+
+
+def _full_argmax(X, means, log_priors, bases, scale, c, dtype):
+    """The argmax of :func:`_log_joint` in the return form of :func:`_argmax_joint`."""
+    counts = np.zeros(len(_STAGES) + 1, dtype=int)
+    counts[0] = X.shape[0]
+    return _log_joint(X, means, log_priors, bases, scale, np.asarray(c)[None, :], dtype)[0].argmax(axis=1), counts
+
+
+def argmax_joint(X, means, log_priors, bases, scale, c, dtype=np.float64, return_stages=False):
+    """Return the column of the largest ``log pi_j + log N(x; mu_j, a_j Sigma_j + c_j I)`` of every row.
+
+    The public, validating wrapper of the staged kernel behind
+    :meth:`gradedlib.model.GaussianGenerativeClassifier.predict`: the labels
+    of the exact log-joint (except for ties within roundoff), from fewer
+    flops when ``c`` is large enough that most directions matter little.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+    means : array-like of shape (n_classes, n_features)
+    log_priors : array-like of shape (n_classes,)
+    bases : sequence of Eigenbasis, length n_classes
+    scale : array-like of shape (n_classes,)
+    c : array-like of shape (n_classes,)
+        Non-negative regularization, one value per class.
+    dtype : numpy.float64 or numpy.float32, default=numpy.float64
+    return_stages : bool, default=False
+        Also return how many rows each stage decided.
+
+    Returns
+    -------
+    indices : ndarray of shape (n_samples,), dtype intp
+    decided : ndarray of shape (n_stages,), dtype int
+        Only with ``return_stages=True``: the rows decided at each stage (the
+        first stage uses the directions with ``a lambda / (a lambda + c)``
+        at least 0.5, then 0.1, 0.01, then all). All rows count at the first
+        stage when the full kernel was used instead (see the model's
+        ``predict``).
+
+    Raises
+    ------
+    ValueError
+        If an argument has the wrong shape or ``c`` is negative or not finite.
+    numpy.linalg.LinAlgError
+        If some regularized covariance is singular.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    means = np.asarray(means, dtype=np.float64)
+    if X.ndim != 2 or means.ndim != 2 or X.shape[1] != means.shape[1]:
+        raise ValueError(
+            f"The 'X' and 'means' arguments must be 2-D with the same number of columns. "
+            f"Got shapes {X.shape} and {means.shape} instead."
+        )
+    k, d = means.shape
+    log_priors = np.asarray(log_priors, dtype=np.float64)
+    scale = np.asarray(scale, dtype=np.float64)
+    c = np.asarray(c, dtype=np.float64)
+    for name, value in (("log_priors", log_priors), ("scale", scale), ("c", c)):
+        if value.shape != (k,):
+            raise ValueError(f"The '{name}' argument must have shape ({k},). Got shape {value.shape} instead.")
+    if len(bases) != k:
+        raise ValueError(f"The 'bases' argument must hold {k} Eigenbasis objects. Got {len(bases)} instead.")
+    if not np.all(np.isfinite(c) & (c >= 0)):
+        raise ValueError(f"The 'c' argument must hold non-negative floats. Got {c.tolist()!r} instead.")
+    dtype = np.dtype(dtype)
+    if dtype not in _CERTIFICATE_SLACK:
+        raise ValueError(f"The 'dtype' argument must be numpy.float64 or numpy.float32. Got {dtype} instead.")
+    singular_eigenvalues(bases, scale, c[None, :], d)
+    indices, decided = _argmax_joint(X, means, log_priors, bases, scale, c, dtype)
+    return (indices, decided) if return_stages else indices

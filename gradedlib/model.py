@@ -33,7 +33,7 @@ from ._validation import (
     check_X,
     check_X_y,
 )
-from .density import _log_joint, covariance_matrix, full_eigenvectors, singular_eigenvalues, spectrum
+from .density import _argmax_joint, _log_joint, covariance_matrix, full_eigenvectors, singular_eigenvalues, spectrum
 from .family import COVARIANCE_TYPES, SHRINKAGE_ESTIMATORS, class_groups, fit_family, symmetric_scatter
 
 __all__ = [
@@ -376,6 +376,13 @@ class GaussianGenerativeClassifier(ClassifierMixin, BaseEstimator):
     def predict(self, X):
         """Return the most probable class of every row of ``X``.
 
+        The argmax of :meth:`predict_joint_log_proba`, computed by
+        :func:`gradedlib.density.argmax_joint`'s staged kernel: the leading
+        eigen-directions of every class bound each log-joint in an interval,
+        and only rows whose winner those bounds leave open get more
+        directions. The labels are the exact log-joint's (ties within
+        roundoff aside), from far fewer flops when ``c`` is large.
+
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
@@ -385,8 +392,13 @@ class GaussianGenerativeClassifier(ClassifierMixin, BaseEstimator):
         y_pred : ndarray of shape (n_samples,)
             Labels from ``classes_``.
         """
-        log_joint = self.predict_joint_log_proba(X)
-        return self.classes_[np.argmax(log_joint, axis=1)]
+        X = self._validated_X(X)
+        scale, c = self._regularization()
+        singular_eigenvalues(self.bases_, scale, c[None, :], self.n_features_in_)
+        indices, _ = _argmax_joint(
+            X, self.means_, np.log(self.priors_), self.bases_, scale, c, check_float_dtype(self.dtype)
+        )
+        return self.classes_[indices]
 
     def error_rate(self, X, y):
         """Return the fraction of misclassified samples, ``1 - score(X, y)``.

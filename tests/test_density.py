@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from scipy.stats import multivariate_normal
 
-from gradedlib.density import Eigenbasis, covariance_matrix, eigenbasis, full_eigenvectors, spectrum
+from gradedlib.density import Eigenbasis, argmax_joint, covariance_matrix, eigenbasis, full_eigenvectors, spectrum
 from gradedlib.model import GaussianGenerativeClassifier
 
 
@@ -135,3 +135,110 @@ def test_axis_aligned_basis():
     b = eigenbasis(np.diag([4.0, 0.0, 9.0]))
     np.testing.assert_array_equal(b.rows, [0, 2])
     np.testing.assert_allclose(b.values, [4.0, 9.0])
+
+
+# --- predict's staged kernel (gradedlib.density.argmax_joint) ----------------
+
+
+@pytest.fixture(scope="module")
+def spread():
+    """Three 40-D classes whose covariance eigenvalues span 1e4 .. 1e-2, with close means.
+
+    With c = 100 about a third of the directions have ``lambda / (lambda + c) >= 0.5``,
+    so the staged kernel starts from a third of the directions and has to go
+    further for the rows near a decision boundary.
+    """
+    rng = np.random.default_rng(5)
+    d, n = 40, 400
+    X, y = [], []
+    for j in range(3):
+        Q, _ = np.linalg.qr(rng.normal(size=(d, d)))
+        root = Q * np.sqrt(np.geomspace(1e4, 1e-2, d))
+        X.append(rng.normal(size=(n, d)) @ root.T + rng.normal(scale=3.0, size=d))
+        y.append(np.full(n, j))
+    X, y = np.vstack(X), np.concatenate(y)
+    # Query points: fresh draws of the classes, midpoints of pairs from different
+    # classes (near the boundaries), and points far away.
+    pairs = rng.integers(0, 3 * n, size=(600, 2))
+    pairs = pairs[y[pairs[:, 0]] != y[pairs[:, 1]]]
+    query = np.vstack([X + rng.normal(scale=2.0, size=X.shape), X[pairs].mean(axis=1), 50.0 * rng.normal(size=(50, d))])
+    return X, y, query
+
+
+def truncated_labels(model, query, c, fraction):
+    """Argmax of the log-joint that keeps only directions with lambda / (lambda + c) >= fraction."""
+    d = query.shape[1]
+    scores = []
+    for j in range(model.classes_.size):
+        lam, V = model.eigenvalues_[j], model.eigenvectors_[j]
+        kept = lam / (lam + c) >= fraction
+        diff = query - model.means_[j]
+        z = diff @ V[:, kept]
+        quad = (diff**2).sum(axis=1) / c - (z**2 @ (lam[kept] / (c * (lam[kept] + c))))
+        log_det = np.log(lam + c).sum()
+        scores.append(np.log(model.priors_[j]) - 0.5 * (d * np.log(2 * np.pi) + log_det + quad))
+    return np.argmax(np.column_stack(scores), axis=1)
+
+
+def scipy_labels(X, y, query, c):
+    d = X.shape[1]
+    scores = [
+        np.log(np.mean(y == j))
+        + multivariate_normal(X[y == j].mean(axis=0), np.cov(X[y == j], rowvar=False, bias=True) + c * np.eye(d)).logpdf(query)
+        for j in range(3)
+    ]
+    return np.argmax(np.column_stack(scores), axis=1)
+
+
+def test_staged_predict_gives_the_exact_labels(spread):
+    X, y, query = spread
+    c = 100.0
+    model = GaussianGenerativeClassifier(c=c).fit(X, y)
+    exact = scipy_labels(X, y, query, c)
+    # Not vacuous: the leading directions alone give other labels for some rows ...
+    assert np.sum(truncated_labels(model, query, c, 0.5) != exact) >= 5
+    # ... and the staged kernel really stopped early for most rows, and went on for some.
+    indices, decided = argmax_joint(
+        query, model.means_, np.log(model.priors_), model.bases_, model.scale_, model.c_, return_stages=True
+    )
+    assert decided.sum() == query.shape[0]
+    assert decided[0] > 0.5 * query.shape[0] and decided[1:].sum() >= 5, decided
+    np.testing.assert_array_equal(indices, exact)
+    np.testing.assert_array_equal(model.predict(query), exact)
+    np.testing.assert_array_equal(model.predict(query), model.predict_joint_log_proba(query).argmax(axis=1))
+
+
+@pytest.mark.parametrize("c", [1e-3, 1.0, 30.0, 1e3, 1e6, [0.5, 300.0, 5e4]])
+def test_staged_predict_matches_the_joint_for_every_c(spread, c):
+    X, y, query = spread
+    model = GaussianGenerativeClassifier(c=c).fit(X, y)
+    np.testing.assert_array_equal(model.predict(query), model.predict_joint_log_proba(query).argmax(axis=1))
+    model.set_params(dtype=np.float32)
+    agree = np.mean(model.predict(query) == model.predict_joint_log_proba(query).argmax(axis=1))
+    assert agree >= 0.999
+
+
+def test_staged_predict_with_c_zero_on_a_regular_covariance(spread):
+    X, y, query = spread
+    model = GaussianGenerativeClassifier(c=0.0).fit(X, y)  # 400 samples in 40-D: non-singular
+    np.testing.assert_array_equal(model.predict(query), scipy_labels(X, y, query, 0.0))
+
+
+def test_argmax_joint_rejects_bad_arguments(spread):
+    X, y, query = spread
+    m = GaussianGenerativeClassifier(c=1.0).fit(X, y)
+    good = dict(X=query, means=m.means_, log_priors=np.log(m.priors_), bases=m.bases_, scale=m.scale_, c=m.c_)
+    with pytest.raises(ValueError, match="'X' and 'means' .* same number of columns. Got shapes"):
+        argmax_joint(**{**good, "X": query[:, :5]})
+    with pytest.raises(ValueError, match=r"'c' argument must have shape \(3,\). Got shape \(2,\)"):
+        argmax_joint(**{**good, "c": [1.0, 2.0]})
+    with pytest.raises(ValueError, match="'c' argument must hold non-negative floats. Got"):
+        argmax_joint(**{**good, "c": [1.0, -2.0, 1.0]})
+    with pytest.raises(ValueError, match="'bases' argument must hold 3 Eigenbasis objects. Got 2"):
+        argmax_joint(**{**good, "bases": m.bases_[:2]})
+    with pytest.raises(ValueError, match="'dtype' argument must be numpy.float64 or numpy.float32. Got float16"):
+        argmax_joint(**good, dtype=np.float16)
+    few = np.r_[0:30, 400:430]  # 30 samples of classes 0 and 1 in 40-D
+    singular = GaussianGenerativeClassifier(c=0.0).fit(X[few], y[few])
+    with pytest.raises(np.linalg.LinAlgError, match="singular"):
+        argmax_joint(query, singular.means_, np.log(singular.priors_), singular.bases_, singular.scale_, [0.0, 0.0])

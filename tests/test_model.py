@@ -329,3 +329,21 @@ def test_mnist_float32_agrees_with_float64(mnist_model, mnist_test):
     assert agreement >= 0.999
     # The null space is real on MNIST: constant pixels in every class, none factorised.
     assert all(784 - b.rows.size >= 150 for b in mnist_model.bases_)
+
+
+@pytest.mark.slow
+def test_mnist_staged_predict_equals_the_joint_argmax(mnist_model, mnist_test):
+    """predict's staged kernel: the exact log-joint's labels on all 10,000 test images, and float32 >= 99.9%."""
+    from gradedlib.density import argmax_joint
+
+    Xt, _ = mnist_test
+    model = copy.copy(mnist_model)
+    exact = model.predict_joint_log_proba(Xt).argmax(axis=1)
+    indices, decided = argmax_joint(
+        Xt, model.means_, np.log(model.priors_), model.bases_, model.scale_, model.c_, return_stages=True
+    )
+    assert decided[0] < len(Xt) and decided[0] > len(Xt) // 2, decided  # staged, and most rows decided early
+    np.testing.assert_array_equal(indices, exact)
+    np.testing.assert_array_equal(model.predict(Xt), model.classes_[exact])
+    model.set_params(dtype=np.float32)
+    assert np.mean(model.predict(Xt) == model.classes_[exact]) >= 0.999
