@@ -1,8 +1,11 @@
 """The online book: a clean, warning-free build, and every page clean in a browser.
 
-``jupyter-book build . -W -n --keep-going`` runs every code cell of every
+``.ci/build-book`` (what ``.github/workflows/book.yml`` runs) calls
+``jupyter-book build . -W -n --keep-going``, which runs every code cell of every
 chapter on the real MNIST data (cached in ``_build/.jupyter_cache``, so a
-rebuild with no change takes seconds). Then headless Chromium opens every built
+rebuild with no change takes seconds), then builds the student wheel into the
+site. The reader notebooks it publishes (``_ext/reader_notebooks.py``) are
+checked against the chapters, and one of them is run top to bottom. Then headless Chromium opens every built
 page, served on loopback with no network, and ``bookcheck`` reports console
 errors, requests outside the book, broken images and links, unrendered
 maths, and, at 1280 px and at 400 px, display equations wider than their
@@ -10,6 +13,7 @@ column, pages wider than the window and content cut off.
 """
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -40,12 +44,17 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(2400)]
 
 @pytest.fixture(scope="module")
 def build():
-    """Build the book with the jupyter-book of this Python environment."""
+    """Build the book as the deployment workflow does: ``.ci/build-book``.
+
+    It runs ``jupyter-book build . -W -n --keep-going`` and builds the student
+    wheel into ``_build/html/dist``, with the jupyter-book and python of this
+    Python environment (first on PATH).
+    """
     bindir = Path(sys.executable).parent
     env = dict(os.environ, PATH=f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}")
     env.pop("MPLBACKEND", None)  # the notebooks use matplotlib's inline backend
     return subprocess.run(
-        [str(bindir / "jupyter-book"), "build", str(REPO), "-W", "-n", "--keep-going"],
+        ["bash", str(REPO / ".ci" / "build-book")],
         cwd=REPO,
         env=env,
         capture_output=True,
@@ -55,7 +64,7 @@ def build():
 
 def test_book_builds_without_warnings(build):
     log = build.stdout + build.stderr
-    assert build.returncode == 0, f"jupyter-book build failed:\n{log[-6000:]}"
+    assert build.returncode == 0, f".ci/build-book failed:\n{log[-6000:]}"
     warnings = [line for line in log.splitlines() if "WARNING:" in line]  # Sphinx warnings, not kernel log lines
     assert warnings == [], "\n".join(warnings)
     for chapter in CHAPTERS:
@@ -73,3 +82,159 @@ def test_every_page_is_clean_in_a_browser(build):
     # The chapters with equations really have rendered maths (not vacuously clean).
     with_math = {r.page for r in reports if r.n_math > 0}
     assert {f"book/{c}.html" for c in ("03_gaussian_model", "05_regularization", "06_huge_c")} <= with_math
+
+
+# --- The reader notebooks and the launch links (_ext/reader_notebooks.py) ---
+
+OWNER_REPO = "generative-mnist/generative-mnist"  # _config.yml's repository.url
+NOTEBOOKS = HTML / "notebooks"
+# Text that only the instructor's files hold: nbgrader's solution and hidden-test
+# regions, and the grader's own package.
+INSTRUCTOR_ONLY = ["BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "import grading", "from grading"]
+
+
+def _version():
+    import gradedlib
+
+    return gradedlib.__version__
+
+
+def _wheel_url():
+    return f"https://generative-mnist.github.io/generative-mnist/dist/generative_mnist-{_version()}-py3-none-any.whl"
+
+
+def _solution_lines():
+    """Lines of code that the reference solution holds between its solution markers."""
+    import nbformat
+
+    lines = set()
+    for path in (REPO / "solutions").rglob("*.ipynb"):
+        for cell in nbformat.read(path, as_version=4).cells:
+            inside = False
+            for line in cell.source.splitlines():
+                if "BEGIN SOLUTION" in line:
+                    inside = True
+                elif "END SOLUTION" in line:
+                    inside = False
+                elif inside and len(line.strip()) >= 30:
+                    lines.add(line.strip())
+    return lines
+
+
+def test_every_chapter_has_its_reader_notebook(build):
+    import jupytext
+    import nbformat
+
+    assert build.returncode == 0, "the book did not build"
+    solution_lines = _solution_lines()
+    assert solution_lines, "found no solution code to look for"
+    for chapter in CHAPTERS:
+        path = NOTEBOOKS / f"{chapter}.ipynb"
+        assert path.is_file(), f"no reader notebook {path.relative_to(REPO)}"
+        nb = nbformat.read(path, as_version=4)
+        nbformat.validate(nb)
+        assert nb.metadata["kernelspec"]["name"] == "python3"
+        first = nb.cells[0]
+        assert first.cell_type == "code", chapter
+        # The install cell: the student wheel of this version, only where gradedlib is missing.
+        assert f'WHEEL = "{_wheel_url()}"' in first.source, chapter
+        assert 'if importlib.util.find_spec("gradedlib") is None:' in first.source, chapter
+        assert '[sys.executable, "-m", "pip", "install", "-q", WHEEL]' in first.source, chapter
+        assert "github.com" not in first.source and "git+" not in first.source, chapter
+        # Every code cell of the chapter, in order, as an independent reader (jupytext) reads it.
+        reference = jupytext.read(REPO / "book" / f"{chapter}.md")
+        expected = [c.source for c in reference.cells if c.cell_type == "code"]
+        found = [c.source for c in nb.cells[1:] if c.cell_type == "code"]
+        assert found == expected, f"{chapter}: code cells differ from book/{chapter}.md"
+        assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code"), chapter
+        text = path.read_text(encoding="utf-8")
+        for marker in INSTRUCTOR_ONLY:
+            assert marker not in text, f"{chapter}: {marker!r} in the reader notebook"
+        leaked = [line for line in solution_lines if line in text]
+        assert leaked == [], f"{chapter}: solution code in the reader notebook: {leaked[:3]}"
+    # The reader branch's files: the notebooks and Binder's environment, nothing else.
+    names = {p.name for p in NOTEBOOKS.iterdir()}
+    assert {f"{c}.ipynb" for c in CHAPTERS} <= names
+    assert {n for n in names if not n.endswith(".ipynb")} == {"requirements.txt", "runtime.txt"}
+    assert all(p.is_file() for p in NOTEBOOKS.iterdir())
+    assert (NOTEBOOKS / "requirements.txt").read_text().split() == [_wheel_url()]
+    assert (NOTEBOOKS / "runtime.txt").read_text().strip() == "python-3.11"
+
+
+def test_the_student_wheel_is_in_the_site(build):
+    import zipfile
+
+    assert build.returncode == 0, "the book did not build"
+    wheel = HTML / "dist" / f"generative_mnist-{_version()}-py3-none-any.whl"
+    assert wheel.is_file(), f"no {wheel.relative_to(REPO)}"
+    assert [p.name for p in (HTML / "dist").iterdir()] == [wheel.name]
+    tops = {name.split("/")[0] for name in zipfile.ZipFile(wheel).namelist()}
+    assert tops == {"gradedlib", f"generative_mnist-{_version()}.dist-info"}
+
+
+def _hrefs(page):
+    import html
+
+    return [html.unescape(h) for h in re.findall(r'<a\b[^>]*\bhref="([^"]*)"', page.read_text(encoding="utf-8"))]
+
+
+def test_chapter_pages_link_to_their_reader_notebook(build):
+    assert build.returncode == 0, "the book did not build"
+    for chapter in CHAPTERS:
+        hrefs = _hrefs(HTML / "book" / f"{chapter}.html")
+        expected = [
+            f"../notebooks/{chapter}.ipynb",
+            f"https://colab.research.google.com/github/{OWNER_REPO}/blob/notebooks/{chapter}.ipynb",
+            f"https://mybinder.org/v2/gh/{OWNER_REPO}/notebooks?labpath={chapter}.ipynb",
+        ]
+        for href in expected:
+            assert href in hrefs, f"{chapter}.html has no link {href}"
+        assert (HTML / "book" / expected[0]).resolve().is_file()
+
+
+def test_no_launch_link_opens_the_instructor_repository(build):
+    """Colab and Binder only ever open the reader branch `notebooks`."""
+    assert build.returncode == 0, "the book did not build"
+    launchers = ("mybinder.org", "colab.research.google.com", "/binder/", "jupyterhub", "hub/user-redirect")
+    for page in html_pages(HTML):
+        for href in _hrefs(HTML / page):
+            if any(s in href for s in launchers):
+                assert href.startswith(
+                    (
+                        f"https://mybinder.org/v2/gh/{OWNER_REPO}/notebooks?",
+                        f"https://colab.research.google.com/github/{OWNER_REPO}/blob/notebooks/",
+                    )
+                ), f"{page}: launch link outside the reader branch: {href}"
+            assert not re.search(r"github\.com/[^/]+/[^/]+/(blob|tree|raw)/main/(solutions|grading|tests)", href), (
+                f"{page}: link to the instructor's files: {href}"
+            )
+
+
+def test_a_downloaded_reader_notebook_runs_top_to_bottom(build, tmp_path):
+    """02_data (about 10 s), run as it is downloaded, in a fresh kernel.
+
+    gradedlib is installed here, so the install cell installs nothing; the
+    chapter's figures, which the book shows through myst_nb's glue, are shown
+    under their cells by the install cell's stand-in for glue.
+    """
+    import nbclient
+    import nbformat
+
+    assert build.returncode == 0, "the book did not build"
+    nb = nbformat.read(NOTEBOOKS / "02_data.ipynb", as_version=4)
+    n_code = sum(c.cell_type == "code" for c in nb.cells)
+    env_backend = os.environ.pop("MPLBACKEND", None)  # the kernel inherits it; a reader's has inline
+    try:
+        nbclient.NotebookClient(
+            nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+        ).execute()
+    finally:
+        if env_backend is not None:
+            os.environ["MPLBACKEND"] = env_backend
+    ran = [c for c in nb.cells if c.cell_type == "code"]
+    assert len(ran) == n_code and all(c.execution_count for c in ran)
+    errors = [o for c in ran for o in c.outputs if o.output_type == "error"]
+    assert errors == []
+    figures = [o for c in ran for o in c.outputs if "image/png" in o.get("data", {})]
+    assert len(figures) >= 2, "the chapter's figures are not shown"
+    assert any("idx_images: 60,000" in o.get("text", "") for c in ran for o in c.outputs)
