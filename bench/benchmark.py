@@ -136,6 +136,11 @@ def bench_predict(X, y, X_test, y_test, n_loop, rows):
             preds[name] = model.predict(X_test)
             best = min(best, time.perf_counter() - t)
         times[name] = best
+    from gradedlib.density import argmax_joint
+
+    model.set_params(dtype=np.float64)
+    _, decided = argmax_joint(X_test, model.means_, np.log(model.priors_), model.bases_, model.scale_, model.c_,
+                              return_stages=True)
     same_scipy = bool(np.array_equal(preds["float64"], pred_scipy))
     same_loop = bool(np.array_equal(preds["float64"][:n_loop], pred_loop))
     agree32 = float(np.mean(preds["float32"] == preds["float64"]))
@@ -144,7 +149,8 @@ def bench_predict(X, y, X_test, y_test, n_loop, rows):
                  f"EXTRAPOLATED from {n_loop} images (*); predictions identical on them: {same_loop}"))
     rows.append((label, "scipy frozen mvn + logpdf", t_scipy, f"of which logpdf calls {t_logpdf:.2f} s"))
     rows.append((label, "gradedlib predict float64", times["float64"], f"labels identical to scipy: {same_scipy}; "
-                 f"test error {np.mean(preds['float64'] != y_test):.4f}; best of 2"))
+                 f"test error {np.mean(preds['float64'] != y_test):.4f}; best of 2; rows decided per stage "
+                 f"{decided.tolist()}"))
     rows.append((label, "gradedlib predict float32", times["float32"], f"labels equal to float64: {agree32:.2%} "
                  f"({int(np.sum(preds['float32'] != preds['float64']))} differ); test error "
                  f"{np.mean(preds['float32'] != y_test):.4f}; best of 2"))

@@ -77,7 +77,10 @@ def evaluate(X_train, y_train, X_test, y_test, *, c=None, folds=None, per_class=
     -------
     Evaluation
     """
+    from scipy.sparse import issparse
     from sklearn.metrics import confusion_matrix
+
+    from ._validation import check_X
 
     from .model import GaussianGenerativeClassifier
     from .selection import choose_c
@@ -87,6 +90,14 @@ def evaluate(X_train, y_train, X_test, y_test, *, c=None, folds=None, per_class=
             progress(None, None, message)
 
     timings = {}
+    # Converted to float64 once, here: choose_c, fit and predict then use these
+    # arrays without copying them again (each would convert uint8 MNIST anew).
+    for name, arr in (("X_train", X_train), ("X_test", X_test)):
+        check_X(arr, name)
+    if not issparse(X_train):
+        X_train = np.asarray(X_train, dtype=np.float64)
+    if not issparse(X_test):
+        X_test = np.asarray(X_test, dtype=np.float64)
     selection = None
     if c is None:
         say("choosing c on the training set only"

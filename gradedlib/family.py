@@ -114,6 +114,8 @@ def fit_family(X, y_encoded, n_classes, covariance="full", alpha=1.0, shrinkage=
     def groups():  # one class at a time: never a second full copy of X
         return class_groups(X, y_encoded, n_classes)
 
+    if covariance == "full" and alpha == 1.0:
+        return _fit_per_class(X, y_encoded, n_classes, counts, priors, means, shrinkage, shrinkage_form)
     for j, Xj in groups():
         means[j] = Xj.mean(axis=0)
     rho = None
@@ -144,37 +146,61 @@ def fit_family(X, y_encoded, n_classes, covariance="full", alpha=1.0, shrinkage=
             m = np.full(n_classes, np.trace(pooled) / d)
         basis = eigenbasis(pooled)
         bases = [basis] * n_classes
-    else:
+    else:  # Friedman's blend (alpha < 1; shrinkage needs alpha=1)
+        m = None
         bases = []
-        if shrinkage is not None:
-            rho, m = np.empty(n_classes), np.empty(n_classes)
         for j, Xj in groups():
-            if shrinkage is not None:
-                rho[j] = SHRINKAGE_ESTIMATORS[shrinkage](Xj)[1]
-            if alpha < 1.0:
-                S = scatter(j, Xj) / counts[j]
-                S *= alpha
-                S += (1.0 - alpha) * pooled
-                bases.append(eigenbasis(S))
-            else:
-                # Only the features that vary in this class: the others are an
-                # exact null space (zero rows and columns), never factorised.
-                centred = Xj - means[j]
-                rows = np.flatnonzero(np.any(centred != 0, axis=0))
-                S_rows = symmetric_scatter(centred[:, rows]) / counts[j]
-                bases.append(eigenbasis(S_rows, rows, d))
-            if shrinkage is not None:
-                m[j] = bases[-1].values.sum() / d
-    if shrinkage is not None:
-        if shrinkage_form == "convex":
-            scale = 1.0 - rho
-            c = rho * m
-        else:
-            if np.any(rho >= 1.0):
-                raise ValueError(
-                    f"The 'shrinkage_form' parameter 'additive' needs shrinkage intensities "
-                    f"below 1. Got {rho.tolist()!r} from {shrinkage!r} instead; use "
-                    "shrinkage_form='convex'."
-                )
-            c = rho * m / (1.0 - rho)
+            S = scatter(j, Xj) / counts[j]
+            S *= alpha
+            S += (1.0 - alpha) * pooled
+            bases.append(eigenbasis(S))
+    if shrinkage is None:
+        return priors, means, bases, rho, scale, c
+    scale, c = _shrinkage_form(rho, m, shrinkage, shrinkage_form)
     return priors, means, bases, rho, scale, c
+
+
+def _fit_per_class(X, y_encoded, n_classes, counts, priors, means, shrinkage, shrinkage_form):
+    """The per-class model (``"full"``, ``alpha=1``): one pass over each class's rows.
+
+    Each class is copied once; its mean, the features that vary in it, its
+    scatter on those features and their eigendecomposition come from that
+    copy. Features constant in the class (largest value equal to the
+    smallest) are an exact null space: zero rows and columns, never
+    factorised. Returns what :func:`fit_family` returns.
+    """
+    d = X.shape[1]
+    bases = []
+    rho = m = None
+    if shrinkage is not None:
+        rho, m = np.empty(n_classes), np.empty(n_classes)
+    for j, Xj in class_groups(X, y_encoded, n_classes):
+        means[j] = Xj.mean(axis=0)
+        if shrinkage is not None:
+            rho[j] = SHRINKAGE_ESTIMATORS[shrinkage](Xj)[1]
+        rows = np.flatnonzero(Xj.max(axis=0) != Xj.min(axis=0))
+        centred = Xj[:, rows]
+        centred -= means[j, rows]
+        bases.append(eigenbasis(symmetric_scatter(centred) / counts[j], rows, d))
+        if shrinkage is not None:
+            m[j] = bases[-1].values.sum() / d
+    if shrinkage is None:
+        return priors, means, bases, None, np.ones(n_classes), None
+    scale, c = _shrinkage_form(rho, m, shrinkage, shrinkage_form)
+    return priors, means, bases, rho, scale, c
+
+
+def _shrinkage_form(rho, m, shrinkage, shrinkage_form):
+    """Return ``(scale, c)``, each of shape (n_classes,), of the shrunk covariances ``scale_j C_j + c_j I``.
+
+    ``rho`` holds the intensities, ``m`` the mean eigenvalue of each ``C_j``.
+    """
+    if shrinkage_form == "convex":
+        return 1.0 - rho, rho * m
+    if np.any(rho >= 1.0):
+        raise ValueError(
+            f"The 'shrinkage_form' parameter 'additive' needs shrinkage intensities "
+            f"below 1. Got {rho.tolist()!r} from {shrinkage!r} instead; use "
+            "shrinkage_form='convex'."
+        )
+    return np.ones(rho.size), rho * m / (1.0 - rho)
