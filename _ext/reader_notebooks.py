@@ -11,6 +11,15 @@ with a ``kernelspec`` in its front matter) it
   published with the book) only where ``gradedlib`` is missing, as on Colab,
   and replaces myst_nb's ``glue`` (which fills the book's text) by a function
   that shows the value or figure under its cell;
+- rewrites a code cell tagged ``raises-exception`` (the book shows its error on
+  purpose) into ``try: <the cell> except Exception: print(the error)``, so that
+  "Run all" in Jupyter or Colab, which stops at the first error, goes on to the
+  end; the tag is dropped, since the cell no longer raises;
+- replaces in the markdown myst_nb's glue roles (``{glue:text}`name```, ...) by
+  the glued value as the build computed it (``<doc>.glue.json``, which myst_nb
+  writes beside the executed notebook), and a ``{glue:figure}`` directive by its
+  caption; where a value is not found, by the name and a pointer to the
+  ``name: value`` line that the install cell's ``glue`` prints under the code;
 - writes beside them the Binder environment of the reader branch:
   ``requirements.txt`` (the wheel's address) and ``runtime.txt``;
 - puts a bar of three links under the page's title: download the notebook,
@@ -22,14 +31,18 @@ with a ``kernelspec`` in its front matter) it
 
 from __future__ import annotations
 
+import json
 import posixpath
 import re
+import textwrap
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote
 
 import nbformat
 from docutils import nodes
 from myst_nb.core.read import is_myst_markdown_notebook, read_myst_markdown_notebook
+from myst_nb.core.variables import format_plain_text
 
 NOTEBOOKS_DIR = "notebooks"  # in the built site, and the files of the reader branch
 PYTHON_RUNTIME = "python-3.11"  # Binder's runtime.txt; the package needs Python >= 3.11
@@ -116,9 +129,152 @@ def notebook_docs(app) -> dict[str, Path]:
     return docs
 
 
-def reader_notebook(app, path: Path, title: str) -> nbformat.NotebookNode:
+# --- Cells that raise on purpose ---
+
+RAISES_TAG = "raises-exception"
+TRY_LINE = "try:"
+EXCEPT_LINES = (
+    "except Exception as error:  # the book shows this error on purpose\n"
+    '    print(f"{type(error).__name__}: {error}")'
+)
+
+
+def wrap_raising_cell(source: str) -> str:
+    """A cell that raises on purpose, as a cell that prints its error and goes on.
+
+    The cell's code is the ``try`` body, unchanged but for 4 spaces of indent
+    (blank lines stay blank). Its last line, in the book's chapters, is the call
+    that raises, so there is no value that the cell would have shown.
+    """
+    body = source.strip("\n") or "pass"
+    return f"{TRY_LINE}\n{textwrap.indent(body, '    ')}\n{EXCEPT_LINES}"
+
+
+# --- Glue in the markdown ---
+
+GLUE_ROLE = re.compile(r"\{glue(?::(?P<kind>[a-z]*))?\}`(?P<content>[^`]*)`")
+GLUE_DIRECTIVE = re.compile(r"^(?P<indent>\s*)(?P<fence>`{3,}|~{3,}|:{3,})\{glue(?::(?P<kind>[a-z]*))?\}\s*(?P<arg>.*?)\s*$")
+CODE_FENCE = re.compile(r"^\s*(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
+CODE_DIRECTIVES = ("{code-block}", "{code}", "{sourcecode}", "{code-cell}", "{literalinclude}")
+
+# (kind, content of the role or argument of the directive) -> markdown text
+GlueLookup = Callable[[str, str], str]
+
+
+def glue_fallback(kind: str, content: str) -> str:
+    """The name, pointing to the ``name: value`` line the install cell's glue prints."""
+    doc, _, key = content.rpartition("::")
+    if kind == "text" and ":" in key:
+        key = key.rsplit(":", 1)[0]
+    if doc:
+        return f"`{key}` (a value computed in `{doc}`)"
+    return f"`{key}` (printed by the code above)"
+
+
+def is_closing(line: str, fence: str) -> bool:
+    """Whether the line closes a block opened by ``fence`` (the same character, as many or more)."""
+    stripped = line.strip()
+    return len(stripped) >= len(fence) and set(stripped) == {fence[0]}
+
+
+def markdown_without_glue(text: str, lookup: GlueLookup = glue_fallback) -> str:
+    """The markdown with every glue role and directive replaced by readable text.
+
+    Code blocks are left as they are; a ``{glue:figure}`` directive becomes its
+    caption, after a note on where the figure is shown.
+    """
+    lines = text.split("\n")
+    out: list[str] = []
+    open_directives: list[str] = []  # the fences of the directives (admonitions, ...) we are in
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        directive = GLUE_DIRECTIVE.match(line)
+        code = CODE_FENCE.match(line)
+        if directive is not None:
+            fence = directive["fence"]
+            body = []
+            i += 1
+            while i < len(lines) and not is_closing(lines[i], fence):
+                body.append(lines[i])
+                i += 1
+            i += 1  # the closing fence
+            caption = [b for b in body if not re.match(r"^\s*:[\w-]+:", b)]
+            caption_text = GLUE_ROLE.sub(
+                lambda m: lookup(m["kind"] or "", m["content"]), " ".join(c.strip() for c in caption if c.strip())
+            )
+            kind, name = directive["kind"] or "", directive["arg"]
+            if kind == "figure":
+                note = f"*Figure `{name}`, shown under the code above.*"
+                out.append(directive["indent"] + (f"{note} {caption_text}" if caption_text else note))
+            else:
+                out.append(directive["indent"] + lookup(kind, name))
+                if caption_text:
+                    out.append(directive["indent"] + caption_text)
+            continue
+        if open_directives and is_closing(line, open_directives[-1]):
+            open_directives.pop()
+        elif code is not None and code["info"].strip().startswith("{") and not code["info"].strip().startswith(CODE_DIRECTIVES):
+            open_directives.append(code["fence"])  # a directive whose content is markdown
+        elif code is not None:  # a code block, left as it is
+            fence = code["fence"]
+            out.append(line)
+            i += 1
+            while i < len(lines):
+                out.append(lines[i])
+                i += 1
+                if is_closing(lines[i - 1], fence):
+                    break
+            continue
+        out.append(GLUE_ROLE.sub(lambda m: lookup(m["kind"] or "", m["content"]), line))
+        i += 1
+    return "\n".join(out)
+
+
+def glue_data(app, docname: str) -> dict:
+    """What the chapter glued, as the build executed it (myst_nb's ``<doc>.glue.json``)."""
+    folder = Path(app.env.mystnb_config.output_folder)
+    path = folder.joinpath(*docname.split("/")[:-1], f"{docname.split('/')[-1]}.glue.json")
+    if not path.is_file():
+        return {}
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def glue_lookup(app, docname: str) -> GlueLookup:
+    """Glued values as myst_nb's roles show them (same parsing and formatting)."""
+    data = {docname: glue_data(app, docname)}
+
+    def lookup(kind: str, content: str) -> str:
+        rel_doc, _, key = content.rpartition("::")
+        fmt_spec = ""
+        if kind == "text":  # [<doc>::]<key>[:<format spec>], as myst_nb's PasteTextRole
+            key, _, fmt_spec = key.rpartition(":") if ":" in key else (key, "", "s")
+        doc = app.env.path2doc(app.env.relfn2path(rel_doc, docname)[1]) if rel_doc else docname
+        if doc is None:
+            return glue_fallback(kind, content)
+        if doc not in data:
+            data[doc] = glue_data(app, doc)
+        mime = data[doc].get(key, {}).get("data", {})
+        try:
+            if kind == "md" and "text/markdown" in mime:
+                return mime["text/markdown"]
+            if kind == "math" and "text/latex" in mime:
+                return mime["text/latex"]
+            if kind in ("text", "", "any") and "text/plain" in mime and not any(
+                m.startswith("image/") for m in mime
+            ):
+                return format_plain_text(mime["text/plain"], fmt_spec)
+        except (TypeError, ValueError):
+            pass
+        return glue_fallback(kind, content)
+
+    return lookup
+
+
+def reader_notebook(app, path: Path, title: str, docname: str | None = None) -> nbformat.NotebookNode:
     """The chapter as a reader's notebook: the install cell, then every cell of the chapter."""
     source = read_myst_markdown_notebook(path.read_text(encoding="utf-8"), path=path)
+    lookup = glue_lookup(app, docname) if docname is not None else glue_fallback
     nb = nbformat.v4.new_notebook()
     nb.metadata = {
         "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
@@ -130,10 +286,16 @@ def reader_notebook(app, path: Path, title: str) -> nbformat.NotebookNode:
         tags = list(cell.get("metadata", {}).get("tags", []))
         metadata = {"tags": tags} if tags else {}
         if cell.cell_type == "code":
-            nb.cells.append(nbformat.v4.new_code_cell(cell.source, metadata=metadata))
+            code = cell.source
+            if RAISES_TAG in tags:
+                code = wrap_raising_cell(code)
+                tags.remove(RAISES_TAG)
+                metadata = {"tags": tags} if tags else {}
+            nb.cells.append(nbformat.v4.new_code_cell(code, metadata=metadata))
         elif cell.cell_type == "markdown":
             if cell.source.strip():
-                nb.cells.append(nbformat.v4.new_markdown_cell(cell.source, metadata=metadata))
+                text = markdown_without_glue(cell.source, lookup)
+                nb.cells.append(nbformat.v4.new_markdown_cell(text, metadata=metadata))
         else:
             nb.cells.append(nbformat.v4.new_raw_cell(cell.source, metadata=metadata))
     for cell in nb.cells:  # nbformat >= 5.1 cell ids, stable from build to build
@@ -177,7 +339,7 @@ def write_notebooks(app, exception):
     for docname, path in notebook_docs(app).items():
         title_node = app.env.titles.get(docname)
         title = title_node.astext() if title_node is not None else posixpath.basename(docname)
-        nb = reader_notebook(app, path, title)
+        nb = reader_notebook(app, path, title, docname)
         nbformat.write(nb, out / f"{posixpath.basename(docname)}.ipynb")
     (out / "requirements.txt").write_text(wheel_url(app) + "\n", encoding="utf-8")
     (out / "runtime.txt").write_text(PYTHON_RUNTIME + "\n", encoding="utf-8")

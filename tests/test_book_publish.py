@@ -2,13 +2,17 @@
 
 It cannot run here, so it is checked: against the GitHub Actions workflow
 schema (check-jsonschema's bundled copy of SchemaStore's ``github-workflow``
-schema, offline), which must also reject a broken copy, and by reading it: it
+schema, offline), which must also reject a broken copy; by zizmor, a linter of
+GitHub Actions' security pitfalls (offline: no audit that needs GitHub's API),
+which must find nothing in it and flag a copy with a script injection; and by
+reading it: it
 builds with ``.ci/build-book`` (the script ``tests/test_book.py`` runs), caches
 the execution cache, deploys to GitHub Pages with the permissions that needs,
 and publishes only the reader notebooks on the branch ``notebooks``.
 """
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -27,6 +31,18 @@ def lint(path):
         pytest.fail("check-jsonschema is not installed (pip install -e '.[dev]')")
     return subprocess.run(
         [exe, "--builtin-schema", "vendor.github-workflows", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def zizmor(path):
+    exe = shutil.which("zizmor", path=str(Path(sys.executable).parent)) or shutil.which("zizmor")
+    if exe is None:
+        pytest.fail("zizmor is not installed (pip install -e '.[dev]')")
+    return subprocess.run(
+        [exe, "--offline", "--no-progress", "--color", "never", str(path)],
         capture_output=True,
         text=True,
         timeout=120,
@@ -61,6 +77,32 @@ def test_the_lint_rejects_a_broken_workflow(tmp_path, old, new):
     assert result.returncode != 0, f"the lint accepted a workflow with {new.strip()!r}"
 
 
+def test_zizmor_finds_nothing_in_the_workflow():
+    """No finding; the ignores are the commented ``# zizmor: ignore[unpinned-uses]`` of GitHub's own actions."""
+    result = zizmor(WORKFLOW)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "No findings to report" in result.stdout, result.stdout + result.stderr
+    # Only unpinned-uses is ignored, and only on GitHub's own actions.
+    for line in WORKFLOW.read_text(encoding="utf-8").splitlines():
+        if "zizmor: ignore" in line and not line.lstrip().startswith("#"):
+            assert re.search(r"uses: actions/[a-z-]+@v\d+  # zizmor: ignore\[unpinned-uses\]$", line), line
+
+
+def test_zizmor_flags_a_script_injection(tmp_path):
+    """A commit message (attacker-chosen text) expanded into a shell script is flagged."""
+    text = WORKFLOW.read_text(encoding="utf-8")
+    old = "        run: .ci/build-book\n"
+    assert text.count(old) == 1
+    bad = text.replace(old, old + '\n      - name: Say what is built\n        run: echo "${{ github.event.head_commit.message }}"\n')
+    broken = tmp_path / ".github" / "workflows" / "book.yml"
+    broken.parent.mkdir(parents=True)
+    broken.write_text(bad, encoding="utf-8")
+    assert lint(broken).returncode == 0, "the injected copy should still be a valid workflow"
+    result = zizmor(broken)
+    assert result.returncode != 0, result.stdout
+    assert "template-injection" in result.stdout, result.stdout + result.stderr
+
+
 def test_workflow_builds_with_the_tested_script():
     wf = load()
     assert set(wf[True]) == {"push", "workflow_dispatch"}
@@ -68,6 +110,8 @@ def test_workflow_builds_with_the_tested_script():
     steps = wf["jobs"]["build"]["steps"]
     runs = [s.get("run", "").strip() for s in steps]
     assert ".ci/build-book" in runs
+    checkout = next(s for s in steps if s.get("uses", "").startswith("actions/checkout@"))
+    assert checkout["with"]["persist-credentials"] is False
     setup = next(s for s in steps if s.get("uses", "").startswith("actions/setup-python@"))
     assert str(setup["with"]["python-version"]) == "3.11"
     install = next(r for r in runs if "pip install" in r)
