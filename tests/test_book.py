@@ -74,6 +74,17 @@ def test_book_builds_without_warnings(build):
         assert (HTML / "book" / f"{chapter}.html").is_file(), f"chapter page {chapter}.html was not built"
 
 
+def test_no_chapter_shows_output_written_to_stderr(build):
+    """A warning printed while a chapter ran (a font not found, a deprecation) is a defect of the page."""
+    assert build.returncode == 0, "the book did not build"
+    shown = {}
+    for page in [HTML / "index.html"] + [HTML / "book" / f"{chapter}.html" for chapter in CHAPTERS]:
+        blocks = re.findall(r'<div class="output stderr[^"]*">(.*?)</div>', page.read_text(), flags=re.S)
+        if blocks:
+            shown[page.name] = [re.sub(r"<[^>]+>", "", block).strip()[:300] for block in blocks]
+    assert shown == {}, shown
+
+
 def test_every_page_is_clean_in_a_browser(build):
     assert build.returncode == 0, "the book did not build"
     chromium = chromium_for_tests()
