@@ -48,9 +48,11 @@ import numpy as np
 __all__ = [
     "Eigenbasis",
     "argmax_joint",
+    "argmax_joint_kernel",
     "covariance_matrix",
     "eigenbasis",
     "full_eigenvectors",
+    "log_joint_kernel",
     "singular_eigenvalues",
     "spectrum",
 ]
@@ -208,8 +210,8 @@ def singular_eigenvalues(bases, scale: np.ndarray, c: np.ndarray, n_features: in
         )
 
 
-def _log_joint(X, means, log_priors, bases, scale, c, dtype=np.float64, classes=None):
-    """Private kernel: ``log pi_j + log N(x; mu_j, scale_j Sigma_j + c I)`` for every row of ``c``.
+def log_joint_kernel(X, means, log_priors, bases, scale, c, dtype=np.float64, classes=None):
+    """Kernel, no validation: ``log pi_j + log N(x; mu_j, scale_j Sigma_j + c I)`` for every row of ``c``.
 
     Inputs are assumed validated; every regularized covariance is assumed
     positive definite (see :func:`singular_eigenvalues`).
@@ -297,24 +299,24 @@ def _log_joint(X, means, log_priors, bases, scale, c, dtype=np.float64, classes=
     return out
 
 
-# Stages of :func:`_argmax_joint`: the directions of a class whose regularized
+# Stages of :func:`argmax_joint_kernel`: the directions of a class whose regularized
 # variance ``a lambda + c`` owes at least this fraction to the covariance
 # (``a lambda / (a lambda + c)``), largest first; the last stage is the rest.
 _STAGES = (0.5, 0.1, 0.01)
 
 # Relative slack of the certificate for the roundoff of the two computations
-# (this one and :func:`_log_joint`): float64 roundoff is below 1e-12 of the
+# (this one and :func:`log_joint_kernel`): float64 roundoff is below 1e-12 of the
 # largest term; a float32 projection's is below 1e-4 on MNIST.
 _CERTIFICATE_SLACK = {np.dtype(np.float64): 1e-9, np.dtype(np.float32): 1e-3}
 
 # When the first stage already holds more than this fraction of all the
 # directions (a small ``c``: most variances owe more to the data than to
-# ``c``), staging saves nothing and the argmax of :func:`_log_joint` is used.
+# ``c``), staging saves nothing and the argmax of :func:`log_joint_kernel` is used.
 _MAX_FIRST_STAGE = 0.4
 
 
-def _argmax_joint(X, means, log_priors, bases, scale, c, dtype=np.float64):
-    """Private kernel: ``argmax_j`` of :func:`_log_joint` for one ``c`` per class, in fewer flops.
+def argmax_joint_kernel(X, means, log_priors, bases, scale, c, dtype=np.float64):
+    """Kernel, no validation: ``argmax_j`` of :func:`log_joint_kernel` for one ``c`` per class, in fewer flops.
 
     Inputs are assumed validated and every regularized covariance positive
     definite (see :func:`singular_eigenvalues`). Only classes with their own
@@ -323,7 +325,7 @@ def _argmax_joint(X, means, log_priors, bases, scale, c, dtype=np.float64):
     (allowed when that covariance is non-singular; the staged form divides
     by ``c``), and when the first
     stage would hold more than :data:`_MAX_FIRST_STAGE` of the directions
-    (a small ``c``), this is the argmax of :func:`_log_joint`.
+    (a small ``c``), this is the argmax of :func:`log_joint_kernel`.
 
     With ``w_i = a lambda_i / (c (a lambda_i + c))`` (largest for the largest
     eigenvalues), ``S = ||x - mu||^2`` and ``z = V^T (x - mu)``, the quadratic
@@ -357,7 +359,7 @@ def _argmax_joint(X, means, log_priors, bases, scale, c, dtype=np.float64):
     -------
     indices : ndarray of shape (n_samples,), dtype intp
         Column of the largest log-joint of every row. Equal to
-        ``_log_joint(...)[0].argmax(axis=1)`` except where two classes tie
+        ``log_joint_kernel(...)[0].argmax(axis=1)`` except where two classes tie
         within the roundoff slack.
     decided : ndarray of shape (len(_STAGES) + 1,), dtype int
         Rows decided at each stage (all at stage 0, with all directions, when
@@ -454,10 +456,10 @@ def _argmax_joint(X, means, log_priors, bases, scale, c, dtype=np.float64):
 
 
 def _full_argmax(X, means, log_priors, bases, scale, c, dtype):
-    """The argmax of :func:`_log_joint` in the return form of :func:`_argmax_joint`."""
+    """The argmax of :func:`log_joint_kernel` in the return form of :func:`argmax_joint_kernel`."""
     counts = np.zeros(len(_STAGES) + 1, dtype=int)
     counts[0] = X.shape[0]
-    return _log_joint(X, means, log_priors, bases, scale, np.asarray(c)[None, :], dtype)[0].argmax(axis=1), counts
+    return log_joint_kernel(X, means, log_priors, bases, scale, np.asarray(c)[None, :], dtype)[0].argmax(axis=1), counts
 
 
 def argmax_joint(X, means, log_priors, bases, scale, c, dtype=np.float64, return_stages=False):
@@ -520,5 +522,5 @@ def argmax_joint(X, means, log_priors, bases, scale, c, dtype=np.float64, return
     if dtype not in _CERTIFICATE_SLACK:
         raise ValueError(f"The 'dtype' argument must be numpy.float64 or numpy.float32. Got {dtype} instead.")
     singular_eigenvalues(bases, scale, c[None, :], d)
-    indices, decided = _argmax_joint(X, means, log_priors, bases, scale, c, dtype)
+    indices, decided = argmax_joint_kernel(X, means, log_priors, bases, scale, c, dtype)
     return (indices, decided) if return_stages else indices

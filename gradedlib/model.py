@@ -33,7 +33,14 @@ from ._validation import (
     check_X,
     check_X_y,
 )
-from .density import _argmax_joint, _log_joint, covariance_matrix, full_eigenvectors, singular_eigenvalues, spectrum
+from .density import (
+    argmax_joint_kernel,
+    covariance_matrix,
+    full_eigenvectors,
+    log_joint_kernel,
+    singular_eigenvalues,
+    spectrum,
+)
 from .family import COVARIANCE_TYPES, SHRINKAGE_ESTIMATORS, class_groups, fit_family, symmetric_scatter
 
 __all__ = [
@@ -304,7 +311,7 @@ class GaussianGenerativeClassifier(ClassifierMixin, BaseEstimator):
                     f"Got {classes!r} instead."
                 )
         singular_eigenvalues([self.bases_[j] for j in idx], scale[idx], grid[:, idx], self.n_features_in_)
-        return _log_joint(
+        return log_joint_kernel(
             X, self.means_, np.log(self.priors_), self.bases_, scale, grid, check_float_dtype(self.dtype), idx
         )
 
@@ -328,7 +335,7 @@ class GaussianGenerativeClassifier(ClassifierMixin, BaseEstimator):
         X = self._validated_X(X)
         scale, c = self._regularization()
         singular_eigenvalues(self.bases_, scale, c[None, :], self.n_features_in_)
-        return _log_joint(
+        return log_joint_kernel(
             X, self.means_, np.log(self.priors_), self.bases_, scale, c[None, :], check_float_dtype(self.dtype)
         )[0]
 
@@ -395,7 +402,7 @@ class GaussianGenerativeClassifier(ClassifierMixin, BaseEstimator):
         X = self._validated_X(X)
         scale, c = self._regularization()
         singular_eigenvalues(self.bases_, scale, c[None, :], self.n_features_in_)
-        indices, _ = _argmax_joint(
+        indices, _ = argmax_joint_kernel(
             X, self.means_, np.log(self.priors_), self.bases_, scale, c, check_float_dtype(self.dtype)
         )
         return self.classes_[indices]
