@@ -297,3 +297,50 @@ def test_a_broken_copy_of_a_real_chapter_fails(tmp_path):
     assert any(repr(label) in p for p in problems), problems
     assert any("Summary" in p for p in problems), problems
     assert any("exercise 1 has 0 dropdown answers" in p for p in problems), problems
+
+
+# --- the assignment page and the released notebook say the same thing ---------
+
+
+def _written_answer_exercises(notebook: dict) -> set[int]:
+    """Exercises with a hand-graded written answer: markdown cells graded as solutions, ``exerciseN_answer``."""
+    numbers = set()
+    for cell in notebook["cells"]:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        match = re.fullmatch(r"exercise(\d+)_answer", meta.get("grade_id", ""))
+        if cell["cell_type"] == "markdown" and meta.get("grade") and meta.get("solution") and match:
+            numbers.add(int(match.group(1)))
+    return numbers
+
+
+def _page_written_answer_exercises(page: str) -> tuple[set[int], set[int]]:
+    """From the page's sentence "Exercises 1, 2 and 4 also ask for a short written answer ...; Exercise 3 has no written answer"."""
+    text = " ".join(page.split())
+    with_answer = re.search(r"Exercises ([\d, and]+?) also ask for a short written answer", text)
+    without = re.findall(r"Exercise (\d+) has no written answer", text)
+    assert with_answer, "the assignment page no longer says which exercises ask for a written answer"
+    return {int(n) for n in re.findall(r"\d+", with_answer.group(1))}, {int(n) for n in without}
+
+
+def test_the_assignment_page_and_the_released_notebook_agree():
+    import json
+
+    page = (REPO / "book" / "10_assignment.md").read_text()
+    notebook_path = REPO / "exercises" / "gaussian_generative" / "gaussian_generative.ipynb"
+    notebook = json.loads(notebook_path.read_text())
+    with_answer, without = _page_written_answer_exercises(page)
+    assert with_answer == _written_answer_exercises(notebook) == {1, 2, 4}
+    assert without == {3}
+    assert "all four are required" in " ".join(page.split())
+    text = " ".join("".join(c["source"]) for c in notebook["cells"] if c["cell_type"] == "markdown").lower()
+    for word in ("optional", "if you have time"):
+        assert word not in text, f"the released notebook calls something {word!r}; the page says every exercise is required"
+    assert "exercise 4: one c per class (required, autograded)" in text
+
+
+def test_the_agreement_check_can_fail():
+    page = "Exercises 1 and 2 also ask for a short written answer; Exercise 3 has no written answer."
+    with_answer, without = _page_written_answer_exercises(page)
+    notebook = {"cells": [{"cell_type": "markdown", "source": "x", "metadata": {"nbgrader": {
+        "grade": True, "solution": True, "grade_id": f"exercise{n}_answer"}}} for n in (1, 2, 4)]}
+    assert with_answer != _written_answer_exercises(notebook)
