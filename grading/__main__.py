@@ -3,6 +3,7 @@
 Commands
 --------
 autograde   grade every submission of an assignment in the sandbox (see grading.autograde)
+doctor      will grading work here? sandbox, environment, data, limits, a kernel and a probe (grading.doctor)
 report      the class report after grading (see grading.report)
 export-lms  Canvas gradebook-import CSV and feedback bundle (see grading.lms)
 
@@ -17,6 +18,7 @@ import sys
 
 COMMANDS = {
     "autograde": ("grading.autograde", "grade every submission of an assignment, each in its own sandbox"),
+    "doctor": ("grading.doctor", "check that grading works here (one sandboxed kernel and one probe)"),
     "report": ("grading.report", "write the class report (HTML, figures, CSV) from the gradebook"),
     "export-lms": ("grading.lms", "write a Canvas gradebook-import CSV and a zip of every student's feedback"),
 }

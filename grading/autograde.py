@@ -53,6 +53,8 @@ def _parse(argv):
     parser.add_argument("--force", action="store_true", help="grade again submissions that were graded already")
     parser.add_argument("--course", default=".", help="the course root, where nbgrader_config.py is (default: .)")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
+    parser.add_argument("--no-doctor", action="store_true",
+                        help="skip the preflight checks of `python -m grading doctor` before grading")
     parser.add_argument("--scheduler", default=None,
                         help="address of a Dask distributed scheduler (tcp://HOST:8786): its workers grade the "
                              "submissions instead of local processes")
@@ -67,10 +69,14 @@ def _parse(argv):
     return args, overrides
 
 
-def _config(course: Path, overrides: list[str]):
+def load_config(course: Path, overrides: list[str]):
+    """The course's nbgrader_config.py with ``--Class.trait=value`` overrides; the course folder is protected."""
     from traitlets.config import Config
     from traitlets.config.loader import PyFileConfigLoader
 
+    for item in overrides:
+        if not (item.startswith("--") and "=" in item and "." in item.split("=", 1)[0]):
+            raise ValueError(f"unrecognized argument {item!r}: expected --Class.trait=value")
     config = PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
     for item in overrides:
         key, value = item[2:].split("=", 1)
@@ -80,6 +86,9 @@ def _config(course: Path, overrides: list[str]):
         except (ValueError, SyntaxError):
             parsed = value
         config.merge(Config({section: {trait: parsed}}))
+    protected = [str(p) for p in config.Sandbox.get("protected_paths", [])]
+    if str(course) not in protected:
+        config.Sandbox.protected_paths = protected + [str(course)]
     return config
 
 
@@ -174,21 +183,40 @@ def grade_submission(student: str, notebook_json: str, sources: dict, config_dic
 
     A pure function of its arguments (it writes nothing the caller sees), so a
     local process pool or a Dask worker can run it, again if a worker dies.
+    When the grader cannot grade it (the sandbox, the kernel or the probe does
+    not start, a bug), the status is ``not gradable`` with the ``cause`` and
+    the ``fix``, and there is no notebook: nothing of it is to be recorded.
     """
     import nbformat
     from traitlets.config import Config
 
+    from .failures import NotGradable
     from .judge import grade_notebook, grading_config, submission_key
+    from .sandbox import SandboxUnavailable
 
     start = time.monotonic()
     try:
         nb = nbformat.reads(notebook_json, as_version=4)
     except Exception as exc:  # noqa: BLE001 - not a notebook
-        return {"student": student, "status": "not gradable", "reason": f"not a valid notebook ({exc})"[:300]}
+        cause = f"the submission is not a valid notebook ({exc})"[:300]
+        return {"student": student, "status": "not gradable", "reason": cause, "cause": cause,
+                "fix": "ask the student to submit the notebook again"}
     restore_cells(nb, sources)
     key = submission_key(nb, grading_config(Config(config_dict)))
-    state = _worker_state(config_dict, cache_dir, seed)
-    summary = grade_notebook(nb, state["refs"], state["executor"], state["probe"])
+    try:
+        state = _worker_state(config_dict, cache_dir, seed)
+        summary = grade_notebook(nb, state["refs"], state["executor"], state["probe"])
+    except NotGradable as exc:
+        return {"student": student, "status": "not gradable", "reason": str(exc), "cause": exc.cause,
+                "fix": exc.fix, "seconds": time.monotonic() - start, "host": socket.gethostname()}
+    except SandboxUnavailable as exc:
+        return {"student": student, "status": "not gradable", "reason": str(exc), "cause": str(exc),
+                "fix": "see the cause", "seconds": time.monotonic() - start, "host": socket.gethostname()}
+    except Exception as exc:  # noqa: BLE001 - a bug of the grader is never the student's zero
+        return {"student": student, "status": "not gradable", "reason": f"the grader failed ({type(exc).__name__}: "
+                f"{exc})"[:600], "cause": f"the grader failed ({type(exc).__name__}: {exc})"[:600],
+                "fix": "report it with .grading-cache/last-run.json", "seconds": time.monotonic() - start,
+                "host": socket.gethostname()}
     return {"student": student, "status": "graded", "key": key, "notebook": nbformat.writes(nb),
             "host": socket.gethostname(), "pid": os.getpid(),
             **summary.as_dict(), "seconds": time.monotonic() - start}
@@ -217,19 +245,35 @@ def _progress(done, running, failed, total, started, quiet):
           f"estimated time left {left}", file=sys.stderr, flush=True)
 
 
-def _collect(futures: dict, total: int, workers: int, out_dir: Path, started: float, quiet: bool, done_of):
+def _collect(futures: dict, total: int, workers: int, out_dir: Path, started: float, quiet: bool, done_of,
+             cancel=None):
+    """Gather the results; when the first ones are all not gradable, cancel the rest (returned as ``stopped``)."""
     results, failed = [], 0
+    first = min(total, max(3, workers))
     _progress(0, min(workers, total), 0, total, started, quiet)
     for future in done_of(futures):
         student = futures[future]
         try:
             result = _store(future.result(), out_dir)
-        except Exception as exc:  # noqa: BLE001 - the grading failed: nbgrader grades it in phase 2
-            result = {"student": student, "status": "failed", "reason": f"{type(exc).__name__}: {exc}"[:300]}
-        if result["status"] in ("failed", "not gradable"):
+        except Exception as exc:  # noqa: BLE001 - the worker itself failed: the grader's failure
+            cause = f"the grading worker failed ({type(exc).__name__}: {exc})"[:600]
+            result = {"student": student, "status": "not gradable", "reason": cause, "cause": cause,
+                      "fix": "see .grading-cache/last-run.json and the worker's log"}
+        if result["status"] == "not gradable":
             failed += 1
         results.append(result)
         _progress(len(results), min(workers, total - len(results)), failed, total, started, quiet)
+        if len(results) == first and failed == first and len(results) < total:
+            print(f"[grading] the first {first} submissions were all not gradable: stopping the run "
+                  f"({result.get('cause', result.get('reason'))})", file=sys.stderr, flush=True)
+            for other in futures:
+                other.cancel()
+            if cancel is not None:
+                cancel()
+            done = {r["student"] for r in results}
+            results += [{"student": s, "status": "stopped", "reason": "not graded: the run stopped after the first "
+                         "submissions were all not gradable"} for s in futures.values() if s not in done]
+            break
     return results
 
 
@@ -237,10 +281,13 @@ def _run_local(args, jobs, config_dict, cache, seed, out_dir, started):
     if not jobs:
         return []
     workers = min(args.workers, len(jobs))
-    with cf.ProcessPoolExecutor(max_workers=workers) as pool:
+    pool = cf.ProcessPoolExecutor(max_workers=workers)
+    try:
         futures = {pool.submit(grade_submission, student, text, src, config_dict, cache, seed): student
                    for student, text, src in jobs}
         return _collect(futures, len(jobs), workers, out_dir, started, args.quiet, cf.as_completed)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _run_dask(args, jobs, config_dict, cache, seed, out_dir, started):
@@ -256,7 +303,8 @@ def _run_dask(args, jobs, config_dict, cache, seed, out_dir, started):
                           key=f"grade-{student}-{time.time_ns()}", pure=False, retries=1): student
             for student, text, src in jobs
         }
-        return _collect(futures, len(jobs), workers, out_dir, started, args.quiet, as_completed)
+        return _collect(futures, len(jobs), workers, out_dir, started, args.quiet, as_completed,
+                        cancel=lambda: client.cancel(list(futures)))
 
 
 def main(argv=None) -> int:
@@ -265,14 +313,16 @@ def main(argv=None) -> int:
     if not (course / "nbgrader_config.py").exists():
         print(f"python -m grading autograde: no nbgrader_config.py in {course} (use --course)", file=sys.stderr)
         return 2
-    config = _config(course, overrides)
+    config = load_config(course, overrides)
     from .sandbox import Sandbox, SandboxUnavailable
 
     try:
-        Sandbox(config=config).check()
+        layer = Sandbox(config=config).describe_layer()
     except SandboxUnavailable as exc:
-        print(f"python -m grading autograde: {exc}", file=sys.stderr)
+        print(f"python -m grading autograde: nothing was graded: {exc}", file=sys.stderr)
         return 1
+    if not args.quiet:
+        print(f"[grading] sandbox layer: {layer}", file=sys.stderr, flush=True)
     try:
         sources = _gradebook_sources(config, args.assignment)
     except Exception as exc:  # noqa: BLE001 - no such assignment in the gradebook
@@ -291,6 +341,20 @@ def main(argv=None) -> int:
 
         refs = prepare(cache)
         seed = json.loads((refs.folder / "meta.json").read_text())["seed"]
+        if not args.no_doctor:
+            from .doctor import run_checks, verdict
+
+            t0 = time.monotonic()
+            checks = run_checks(config, refs=refs, course=str(course))
+            ok, line = verdict(checks)
+            if not ok:
+                for check in checks:
+                    print(f"[doctor] {check.line()}", file=sys.stderr)
+                print(f"python -m grading autograde: nothing was graded: {line}. Fix what it names (python -m "
+                      "grading doctor repeats these checks).", file=sys.stderr)
+                return 1
+            if not args.quiet:
+                print(f"[grading] doctor: {line} ({time.monotonic() - t0:.0f} s)", file=sys.stderr, flush=True)
         import nbformat
 
         from .judge import GRADING_SECTIONS, grading_config, submission_key
@@ -317,25 +381,58 @@ def main(argv=None) -> int:
     # Phase 2: nbgrader records everything, taking the graded notebooks from the cache.
     env = dict(os.environ)
     env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
-    command = [os.path.join(os.path.dirname(sys.executable), "nbgrader"), "autograde", args.assignment,
+    command = [sys.executable, "-m", "nbgrader", "autograde", args.assignment,
                f"--SandboxedExecute.precomputed_dir={out_dir}", *overrides]
     if args.force:
         command.append("--force")
+    # What was not graded is not recorded: nbgrader would otherwise grade it itself (or record zeros).
+    unrecorded = sorted({r["student"] for r in results if r["status"] in ("not gradable", "stopped")})
+    if unrecorded:
+        command.append("--CourseDirectory.student_id_exclude=" + ",".join(unrecorded))
     log, returncode = "", 0
+    students = [s for s in args.student if s not in unrecorded] if args.student else [None]
+    if todo and not [r for r in results if r["status"] not in ("not gradable", "stopped")]:
+        students = []  # nothing to record
     # nbgrader takes one --student pattern: one call per named student, else one call for the class.
-    for student in args.student or [None]:
+    for student in students:
         record = subprocess.run(command + ([f"--student={student}"] if student else []), cwd=course, env=env,
                                 capture_output=True, text=True)
         log += record.stdout + record.stderr
         returncode = returncode or record.returncode
     (cache / "last-nbgrader-autograde.log").write_text(log)
     _write_summaries(course, args.assignment, results)
+    _record_not_gradable(cache, args.assignment, results)
     _summary(course, args.assignment, results, config, started)
+    not_gradable = [r for r in results if r["status"] == "not gradable"]
+    if not_gradable:
+        from collections import Counter
+
+        cause, count = Counter(r.get("cause") or r.get("reason", "") for r in not_gradable).most_common(1)[0]
+        fix = next(r.get("fix", "") for r in not_gradable if (r.get("cause") or r.get("reason", "")) == cause)
+        stopped = sum(r["status"] == "stopped" for r in results)
+        print(f"python -m grading autograde: {len(not_gradable)} submission(s) not gradable, nothing recorded for "
+              f"them{f' ({stopped} more not graded: the run stopped)' if stopped else ''}: {cause} Fix: {fix}.",
+              file=sys.stderr)
+        return 1
     if returncode != 0:
         print("python -m grading autograde: nbgrader autograde reported failures; see "
               f"{cache / 'last-nbgrader-autograde.log'}", file=sys.stderr)
         return 1
     return 0
+
+
+def _record_not_gradable(cache: Path, assignment: str, results: list) -> None:
+    """``<cache>/not-gradable/<assignment>/<student>.json`` for the class report (removed once graded)."""
+    folder = cache / "not-gradable" / assignment
+    for result in results:
+        path = folder / f"{result['student']}.json"
+        if result["status"] == "not gradable":
+            folder.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps({"reason": result.get("reason"), "cause": result.get("cause"),
+                                        "fix": result.get("fix"), "host": result.get("host"),
+                                        "time": time.strftime("%Y-%m-%d %H:%M:%S %Z")}, indent=1))
+        elif result["status"] in ("graded", "graded earlier") and path.exists():
+            path.unlink()
 
 
 def _write_summaries(course: Path, assignment: str, results: list) -> None:
@@ -350,7 +447,7 @@ def _write_summaries(course: Path, assignment: str, results: list) -> None:
             "seconds": result.get("seconds"),
             "limits_hit": result.get("limits_hit", []),
             "events": result.get("events", []),
-            "not_gradable": result.get("reason") if result["status"] in ("not gradable", "failed") else None,
+            "not_gradable": None,
         }
         tmp = folder / "grading_summary.json.tmp"
         tmp.write_text(json.dumps(summary, indent=1))

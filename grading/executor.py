@@ -29,6 +29,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,7 +44,8 @@ from traitlets import Any as AnyTrait
 from traitlets import Int, Unicode
 from traitlets.config import LoggingConfigurable
 
-from .sandbox import Sandbox, SandboxProcess
+from .failures import DOCTOR_FIX, NotGradable
+from .sandbox import Sandbox
 
 __all__ = ["NotebookExecutor", "NotebookRun", "load_claims", "MAX_CLAIM_BYTES"]
 
@@ -104,23 +106,52 @@ class _SandboxedKernelManager(AsyncKernelManager):
     io_dir = Unicode()
     student_root = Unicode()
     handle = AnyTrait(None, allow_none=True)
+    sandbox_env = AnyTrait(None, allow_none=True)
 
     def format_kernel_cmd(self, extra_arguments=None):
         argv = [sys.executable, "-m", "ipykernel_launcher", "-f", self.connection_file, *(extra_arguments or [])]
-        cgroups = self.sandbox.new_cgroups()
-        env = self.sandbox.environment()  # inside the sandbox; without one, _async_launch_kernel sets it
-        self.handle = SandboxProcess(None, cgroups, self.sandbox.memory_limit, self.sandbox.max_processes)
-        return self.sandbox.command(argv, self.io_dir, self.student_root, env, cgroups)
+        cmd, self.handle, self.sandbox_env = self.sandbox.launch(argv, self.io_dir, self.student_root)
+        return cmd
 
     async def _async_launch_kernel(self, kernel_cmd, **kw):
-        if not self.sandbox.enabled:
-            env = dict(kw.get("env") or os.environ)
-            env.update({k: v.replace("/opt/generative-mnist", self.student_root)
-                        for k, v in self.sandbox.environment().items()})
-            kw["env"] = env
+        if self.sandbox_env is not None:  # bubblewrap sets the environment itself (--clearenv, --setenv)
+            kw["env"] = self.sandbox_env
         await super()._async_launch_kernel(kernel_cmd, **kw)
         if self.handle is not None:
             self.handle.popen = getattr(self.provisioner, "process", None)
+
+
+class _StderrTail:
+    """A pipe for a kernel's stderr that keeps its first bytes (bubblewrap's or Python's own error)."""
+
+    LIMIT = 16384
+
+    def __init__(self):
+        self.read_fd, self.write_fd = os.pipe()
+        self.data = b""
+        self.thread = threading.Thread(target=self._drain, daemon=True)
+        self.thread.start()
+
+    def _drain(self):
+        try:
+            while True:
+                chunk = os.read(self.read_fd, 65536)
+                if not chunk:
+                    break
+                if len(self.data) < self.LIMIT:
+                    self.data += chunk[: self.LIMIT - len(self.data)]
+        finally:
+            os.close(self.read_fd)
+
+    def close_writer(self):
+        if self.write_fd is not None:
+            os.close(self.write_fd)
+            self.write_fd = None
+
+    def last_line(self, wait: float = 2.0) -> str:
+        self.thread.join(wait)
+        lines = [line.strip() for line in self.data.decode("utf-8", "replace").splitlines() if line.strip()]
+        return lines[-1][:300] if lines else ""
 
 
 class _LimitedClient(NotebookClient):
@@ -179,10 +210,34 @@ class NotebookExecutor(LoggingConfigurable):
         )
         client.km = km
         client.kc = None
-        client.start_new_kernel(cwd="/" if self.sandbox.enabled else io_dir,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+        stderr = _StderrTail()
+        self._stderr = stderr
+        try:
+            client.start_new_kernel(cwd="/" if self.sandbox.enabled else io_dir,
+                                    stdout=subprocess.DEVNULL, stderr=stderr.write_fd, stdin=subprocess.DEVNULL)
+        finally:
+            stderr.close_writer()
         client.start_new_kernel_client()
         return km
+
+    def _first_start(self, client: _LimitedClient, io_dir: str, student_root: str) -> _SandboxedKernelManager:
+        """Start the notebook's first kernel; raise NotGradable when it cannot start.
+
+        No student code has run yet: a kernel that dies before its first reply
+        is the grader's failure (a sandbox that hides the interpreter, a
+        bubblewrap error, a missing package), never the student's.
+        """
+        km = None
+        try:
+            km = self._start(client, io_dir, student_root)
+            return km
+        except Exception as exc:  # noqa: BLE001
+            self._stop(client, km if km is not None else client.km)
+            tail = self._stderr.last_line() if getattr(self, "_stderr", None) else ""
+            cause = f"the sandboxed kernel could not be started ({type(exc).__name__}: {exc})"
+            if tail:
+                cause += f"; its last error line: {tail}"
+            raise NotGradable(cause, DOCTOR_FIX) from exc
 
     def _stop(self, client: _LimitedClient, km: _SandboxedKernelManager | None) -> list[str]:
         """Kill the kernel's sandbox; return the limits it hit."""
@@ -213,7 +268,13 @@ class NotebookExecutor(LoggingConfigurable):
 
     # -- the run ------------------------------------------------------------------------
     def run(self, nb: NotebookNode, io_dir: str, student_root: str, export_names: list[str]) -> NotebookRun:
-        """Execute ``nb`` in place; export ``export_names`` to ``io_dir/claims.npz``."""
+        """Execute ``nb`` in place; export ``export_names`` to ``io_dir/claims.npz``.
+
+        Raises
+        ------
+        NotGradable
+            When the first kernel cannot start (before any cell has run).
+        """
         start = time.monotonic()
         deadline = start + self.notebook_timeout
         result = NotebookRun(nb=nb)
@@ -225,14 +286,7 @@ class NotebookExecutor(LoggingConfigurable):
         client.max_output_bytes = self.max_output_bytes
         client.reset_execution_trackers()
         code_cells = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
-        km = None
-        try:
-            km = self._start(client, io_dir, student_root)
-        except Exception as exc:  # noqa: BLE001
-            hit = self._stop(client, km)
-            km = None
-            result.events.append(f"The kernel could not be started ({type(exc).__name__}: {exc}).")
-            result.limits_hit += hit
+        km = self._first_start(client, io_dir, student_root)
         position = 0
         while km is not None and position < len(code_cells):
             index = code_cells[position]

@@ -74,7 +74,8 @@ class GradingSummary:
 
 
 #: The modules whose code decides a grade: a change to any of them grades every submission again.
-GRADING_MODULES = ("sandbox.py", "executor.py", "probe.py", "probe_runner.py", "references.py", "checks.py", "judge.py")
+GRADING_MODULES = ("sandbox.py", "confine.py", "cgroups.py", "pythonenv.py", "executor.py", "probe.py",
+                   "probe_runner.py", "references.py", "checks.py", "judge.py")
 #: The configuration sections that decide a grade (limits).
 GRADING_SECTIONS = ("Sandbox", "NotebookExecutor", "Probe")
 
@@ -115,7 +116,14 @@ def _is_autograded_test(cell) -> bool:
 
 def grade_notebook(nb: NotebookNode, refs: References, executor: NotebookExecutor, probe: Probe,
                    work_root: str | None = None) -> GradingSummary:
-    """Grade ``nb`` in place (outputs and verdicts) and return the summary."""
+    """Grade ``nb`` in place (outputs and verdicts) and return the summary.
+
+    Raises
+    ------
+    grading.failures.NotGradable
+        When the sandbox, the kernel or the probe cannot start (the grader's
+        failure, not the student's): ``nb`` must then not be recorded.
+    """
     summary = GradingSummary()
     start = time.monotonic()
     # The judge's own matrix products get the sandboxes' share of cores: more BLAS threads than
@@ -138,11 +146,12 @@ def _grade(nb, refs, executor, probe, work_root, summary) -> None:
         probe_dir = os.path.join(io_dir, "probe-io")
         os.mkdir(probe_dir)
         probe_out: dict = {}
+        cancel = threading.Event()
 
         def run_probe():
             t0 = time.monotonic()
             try:
-                probe_out["results"] = probe.run(cells, standard_calls(), probe_dir, str(refs.probe_view))
+                probe_out["results"] = probe.run(cells, standard_calls(), probe_dir, str(refs.probe_view), cancel)
                 probe_out["seconds"] = time.monotonic() - t0
                 # The judge's heaviest work needs only the probe: do it while the notebook may still run.
                 probe_out["cache"] = precompute_probe_errors(probe_out["results"], refs)
@@ -153,7 +162,12 @@ def _grade(nb, refs, executor, probe, work_root, summary) -> None:
 
         thread = threading.Thread(target=run_probe, name="probe", daemon=True)
         thread.start()
-        run = executor.run(nb, io_dir, str(refs.notebook_view), EXPORTED_NAMES)
+        try:
+            run = executor.run(nb, io_dir, str(refs.notebook_view), EXPORTED_NAMES)
+        except BaseException:  # the grader's failure (NotGradable) or an interruption: stop the probe too
+            cancel.set()
+            thread.join(60)
+            raise
         summary.notebook_seconds = run.seconds
         summary.events += run.events
         summary.limits_hit += run.limits_hit

@@ -7,7 +7,11 @@ SandboxedExecute
     test set (:mod:`grading.probe`), and the checks run in the grader's own
     process (:mod:`grading.checks`); every autograded cell ends with either a
     "passed" line or one error that says what was expected and what was found,
-    which nbgrader's ``SaveAutoGrades`` scores as usual.
+    which nbgrader's ``SaveAutoGrades`` scores as usual.  When the grader
+    cannot grade a submission (the doctor's checks fail, the kernel or the
+    probe cannot start: :class:`grading.failures.NotGradable`), the rows
+    nbgrader created for it are removed and nbgrader reports it as failed: no
+    zero is ever recorded for the grader's own failure.
 
 HideHiddenTests
     For feedback: removes any hidden-test region from test cells and reduces
@@ -26,8 +30,9 @@ from traitlets import Unicode
 from .executor import NotebookExecutor
 from .judge import copy_outputs, grade_notebook, grading_config, submission_key
 from .probe import Probe
+from .failures import NotGradable
 from .references import prepare
-from .sandbox import Sandbox
+from .sandbox import Sandbox, SandboxUnavailable
 
 __all__ = ["HideHiddenTests", "SandboxedExecute"]
 
@@ -48,6 +53,7 @@ class SandboxedExecute(NbGraderPreprocessor):
     ).tag(config=True)
 
     _prepared = None
+    _unusable: str | None = None  # the preflight's failure, once known: every submission stops at once
 
     def _course_root(self) -> str:
         parent = self.parent
@@ -55,16 +61,57 @@ class SandboxedExecute(NbGraderPreprocessor):
         return getattr(coursedir, "root", None) or os.getcwd()
 
     def setup(self):
-        """Check the sandbox once and build (or reuse) the references."""
+        """Check the sandbox once (the doctor's checks) and build (or reuse) the references.
+
+        Raises NotGradable (at once for every later submission too) when grading cannot work here.
+        """
+        if SandboxedExecute._unusable is not None:
+            raise NotGradable(SandboxedExecute._unusable)
         if SandboxedExecute._prepared is None:
-            sandbox = Sandbox(parent=self)
-            sandbox.check()
+            from traitlets.config import Config
+
+            from .doctor import run_checks, verdict
+
+            config = Config(self.config)
+            root = os.path.abspath(self._course_root())
+            protected = list(config.Sandbox.get("protected_paths", []))
+            if root not in protected:
+                config.Sandbox.protected_paths = protected + [root]
+            try:
+                sandbox = Sandbox(config=config)
+                self.log.info("grading sandbox: %s", sandbox.describe_layer())
+                cache = self.cache_dir or os.path.join(root, ".grading-cache")
+                refs = prepare(cache)
+                ok, line = verdict(run_checks(config, refs=refs, course=root,
+                                              log=lambda c: self.log.info("doctor: %s", c.line())))
+            except (SandboxUnavailable, OSError) as exc:
+                ok, line = False, str(exc)
+            if not ok:
+                SandboxedExecute._unusable = line
+                raise NotGradable(line)
             if not sandbox.enabled:
                 self.log.warning("GRADING WITHOUT A SANDBOX (c.Sandbox.enabled = False): student code runs with "
                                  "your rights.")
-            cache = self.cache_dir or os.path.join(self._course_root(), ".grading-cache")
-            SandboxedExecute._prepared = (sandbox, prepare(cache))
+            SandboxedExecute._prepared = (sandbox, refs)
         return SandboxedExecute._prepared
+
+    def _forget_submission(self, resources) -> None:
+        """Remove the gradebook rows nbgrader created for this submission, if it holds no score yet."""
+        info = resources.get("nbgrader", {})
+        student, assignment, db_url = info.get("student"), info.get("assignment"), info.get("db_url")
+        if not (student and assignment and db_url):
+            return
+        from nbgrader.api import Gradebook, MissingEntry
+
+        try:
+            with Gradebook(db_url) as gb:
+                submission = gb.find_submission(assignment, student)
+                scored = any(g.auto_score is not None or g.manual_score is not None
+                             for nb in submission.notebooks for g in nb.grades)
+                if not scored:
+                    gb.remove_submission(assignment, student)
+        except MissingEntry:
+            return
 
     def preprocess(self, nb, resources):
         student = resources.get("nbgrader", {}).get("student", "?")
@@ -76,10 +123,16 @@ class SandboxedExecute(NbGraderPreprocessor):
                 self.log.info("%s: graded already (%s)", student, path)
                 return nb, resources
             self.log.warning("%s: not in %s; grading it now", student, self.precomputed_dir)
-        sandbox, refs = self.setup()
-        executor = NotebookExecutor(sandbox, parent=self)
-        probe = Probe(sandbox, parent=self)
-        summary = grade_notebook(nb, refs, executor, probe)
+        try:
+            sandbox, refs = self.setup()
+            executor = NotebookExecutor(sandbox, parent=self)
+            probe = Probe(sandbox, parent=self)
+            summary = grade_notebook(nb, refs, executor, probe)
+        except NotGradable as exc:
+            # Nothing of it may reach the gradebook: nbgrader created the submission's rows already.
+            self._forget_submission(resources)
+            self.log.error("%s: NOT GRADABLE, nothing recorded: %s", student, exc)
+            raise
         self.log.info("graded %s in %.0f s (notebook %.0f s, probe %.0f s, judge %.0f s); failed: %s",
                       student, summary.seconds, summary.notebook_seconds, summary.probe_seconds,
                       summary.judge_seconds, sorted(summary.failed) or "none")

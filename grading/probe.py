@@ -34,7 +34,8 @@ import numpy as np
 from traitlets import Int
 from traitlets.config import LoggingConfigurable
 
-from .sandbox import STUDENT_ROOT, Sandbox
+from .failures import DOCTOR_FIX, NotGradable
+from .sandbox import Sandbox
 
 __all__ = ["Probe", "ProbeCall", "ProbeResult", "definitions_of", "standard_calls"]
 
@@ -169,16 +170,25 @@ class Probe(LoggingConfigurable):
     probe_timeout = Int(1800, help="Seconds all probe calls of one submission may take together.").tag(config=True)
     max_restarts = Int(3, help="Probe processes restarted after a call that timed out or crashed.").tag(config=True)
 
+    _cancel = None
+
     def __init__(self, sandbox: Sandbox, **kwargs):
         super().__init__(**kwargs)
         self.sandbox = sandbox
 
-    def run(self, cells: list[tuple[int, str]], calls: list[ProbeCall], io_dir: str, probe_view: str) -> dict:
-        """Run ``calls`` after defining ``cells``; return {call id: ProbeResult}."""
+    def run(self, cells: list[tuple[int, str]], calls: list[ProbeCall], io_dir: str, probe_view: str,
+            cancel=None) -> dict:
+        """Run ``calls`` after defining ``cells``; return {call id: ProbeResult}.
+
+        ``cancel`` (a ``threading.Event``) stops the probe when set.  Raises
+        :class:`grading.failures.NotGradable` when a probe process dies before
+        its first line (before any student code ran), or when cancelled.
+        """
+        self._cancel = cancel
         statements, origin = definitions_of(cells)
         out = Path(io_dir) / "probe"
         out.mkdir(parents=True, exist_ok=True)
-        root = STUDENT_ROOT if self.sandbox.enabled else probe_view
+        root = self.sandbox.view_path(probe_view)
         plan = {
             "definitions": statements,
             "definition_cells": origin,
@@ -210,10 +220,8 @@ class Probe(LoggingConfigurable):
     def _run_from(self, start, calls, plan_path, io_dir, probe_view, deadline, results) -> int | None:
         """One probe process from call ``start``; returns the index it stopped at, or None when done."""
         read_fd, write_fd = os.pipe()
-        runner = f"{STUDENT_ROOT if self.sandbox.enabled else probe_view}/lib/gm_probe_runner.py"
+        runner = f"{self.sandbox.view_path(probe_view)}/lib/gm_probe_runner.py"
         env_extra = {"MPLBACKEND": "Agg"}
-        if not self.sandbox.enabled:
-            env_extra["PYTHONPATH"] = f"{probe_view}/lib"
         handle = self.sandbox.popen(
             [sys.executable, runner, str(plan_path), str(start)], io_dir=io_dir, student_root=probe_view,
             env_extra=env_extra, pass_fds=(write_fd, 3), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
@@ -222,23 +230,35 @@ class Probe(LoggingConfigurable):
         os.close(write_fd)
         buffer = b""
         current = start
+        started = False  # the runner's first line: before it, no student code has run
         # Defining the functions counts against the first call's time.
         call_deadline = min(deadline, time.monotonic() + self._timeout(calls[current]) + 60)
         try:
             while True:
+                if self._cancel is not None and self._cancel.is_set():
+                    handle.stop()
+                    raise NotGradable("the probe was stopped because the notebook could not be graded")
                 wait = call_deadline - time.monotonic()
                 if wait <= 0:
+                    if not started:
+                        raise NotGradable(f"the probe process did not start within {self._timeout(calls[current])} s")
                     self._record_failure(calls[current], "timeout", handle, results)
                     return current
                 ready, _, _ = select.select([read_fd], [], [], min(wait, 1.0))
                 if not ready:
                     if handle.popen.poll() is not None:
+                        if not started:
+                            raise NotGradable(f"the sandboxed probe process died before it started (exit status "
+                                              f"{handle.popen.returncode})", DOCTOR_FIX)
                         self._record_failure(calls[current], "crashed", handle, results)
                         return current
                     continue
                 chunk = os.read(read_fd, 65536)
                 if not chunk:
                     handle.popen.wait(timeout=10)
+                    if not started:
+                        raise NotGradable(f"the sandboxed probe process died before it started (exit status "
+                                          f"{handle.popen.returncode})", DOCTOR_FIX)
                     if current < len(calls):
                         self._record_failure(calls[current], "crashed", handle, results)
                         return current
@@ -247,6 +267,11 @@ class Probe(LoggingConfigurable):
                 while b"\n" in buffer:
                     line, buffer = buffer.split(b"\n", 1)
                     text = line.decode("utf-8", "replace").strip()
+                    if text == "started":
+                        started = True
+                        continue
+                    if not started:  # a line before "started" cannot come from the runner
+                        continue
                     if text == "finished":
                         return None
                     if text.startswith("done ") and current < len(calls) and text[5:] == calls[current].id:

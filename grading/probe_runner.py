@@ -79,6 +79,7 @@ def main():
     status = os.fdopen(3, "w", buffering=1)
     inputs = np.load(plan["inputs"], allow_pickle=False)
     moments = np.load(plan["moments"], allow_pickle=False)
+    status.write("started\n")  # the grader's part started; student code runs only after this line
     namespace = {"__name__": "__main__", "__builtins__": __builtins__}
     if start == 0:
         status.write("defining\n")

@@ -1,50 +1,77 @@
-"""A sandbox for one student process: bubblewrap, cgroup (or rlimit) limits, no network.
+"""A sandbox for one student process: bubblewrap where it runs, else Landlock + seccomp; limits; no network.
 
-What a sandboxed process sees (see README, "The sandbox"):
+Two layers, chosen by ``c.Sandbox.layer`` (default ``auto``: the first that
+works here, with one log line naming it):
 
-* the Python environment that runs the grader, read-only (``sys.prefix`` and
-  ``sys.base_prefix``), with gradedlib's installed package hidden;
-* the system directories ``/usr`` (with the ``/bin``, ``/lib`` links) and a
-  handful of files of ``/etc``, read-only;
-* ``/opt/generative-mnist``: what the grader chose to show (the student
-  package without the model and selection code, the data the process may
-  load), read-only;
-* a private home (``/home/student``) and ``/tmp``: size-limited tmpfs that
-  vanish with the sandbox;
-* ``io_dir`` of the grader, read-write at the same path: the kernel's
-  connection file and sockets, and what the process hands back.
+``bubblewrap``
+    A bubblewrap container with its own user, PID, network, IPC and UTS
+    namespaces and no capabilities.  What it sees:
 
-It has no network (its own empty network namespace), its own PID namespace
-(a process it detaches dies with the sandbox), no capabilities, and limits on
-memory, processes and file sizes.  The grader stops a sandbox by killing its
-bubblewrap process and every process left in its cgroup.
+    * a private home (``/home/student``) and ``/tmp``: size-limited tmpfs;
+    * ``/usr`` (with the ``/bin``, ``/lib`` links) and a handful of files of
+      ``/etc``, read-only;
+    * the Python environment that runs the grader, read-only, wherever it is
+      (see :mod:`grading.pythonenv`: its prefixes, the ``sys.path`` entries it
+      needs and the real places of its symlinks, mounted *after* the private
+      ``/tmp`` and home so that nothing covers them, even when they live under
+      ``/tmp`` or a home directory), with gradedlib's installed copies hidden;
+    * ``/opt/generative-mnist``: what the grader chose to show (the student
+      package without the model and selection code, the data it may load);
+    * ``io_dir``, read-write at its own path: the kernel's connection file and
+      sockets, and what the process hands back.
 
-Nothing here falls back silently: :meth:`Sandbox.check` raises
-:class:`SandboxUnavailable` with one line naming the cause, and grading stops
-unless the instructor sets ``c.Sandbox.enabled = False`` explicitly.
+``landlock``
+    For machines where bubblewrap cannot create namespaces (a Docker or
+    Kubernetes pod with the default seccomp profile, Ubuntu 24.04's AppArmor
+    restriction, a kernel without unprivileged user namespaces).  No
+    privilege needed; see :mod:`grading.confine`.  The same paths are
+    readable (at their real places: nothing is hidden by a mount, only made
+    inaccessible), a private home and ``/tmp`` are folders of their own, no
+    socket but Unix sockets, no ``connect``, no ``ptrace``, no signal to a
+    process outside (Landlock ABI 6).  Weaker than bubblewrap: it runs as the
+    grader's user (its privileges unusable, but root is not bound by
+    RLIMIT_NPROC: only a pids cgroup limits its processes), the private home
+    and ``/tmp`` have no size limit of their own (only the file size limit),
+    and the file system's layout can be probed with ``stat``.
+
+Both have limits on memory (a cgroup where one can be made, else
+``RLIMIT_AS`` per process), processes, file sizes and open files, and the
+grader stops a sandbox by killing every process it left.
+
+``c.Sandbox.enabled = False`` runs student code unconfined, with the
+grader's rights (an explicit last resort, logged loudly).  Nothing falls back
+silently: :meth:`Sandbox.check` raises :class:`SandboxUnavailable` with one
+line naming the causes when no layer works.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from traitlets import Bool, Int, Unicode
+from traitlets import Bool, Enum, Int, List, Unicode
 from traitlets.config import LoggingConfigurable
 
-__all__ = ["Sandbox", "SandboxProcess", "SandboxUnavailable", "STUDENT_ROOT"]
+from . import confine
+from .cgroups import Cgroups
+from .pythonenv import PythonEnvironment, find_environment, is_within
 
-#: Where the grader's read-only view (student package, data, probe) is mounted.
+__all__ = ["LAYERS", "STUDENT_ROOT", "Sandbox", "SandboxProcess", "SandboxUnavailable"]
+
+#: Where the bubblewrap layer mounts the grader's read-only view (student package, data, probe).
 STUDENT_ROOT = "/opt/generative-mnist"
-#: The sandboxed process's home and working directory (a private tmpfs).
+#: The bubblewrap layer's home and working directory (a private tmpfs).
 STUDENT_HOME = "/home/student"
+#: The layers, strongest first.
+LAYERS = ("bubblewrap", "landlock")
 
 _ETC_FILES = (
     "/etc/ld.so.cache",
@@ -55,118 +82,45 @@ _ETC_FILES = (
     "/etc/mime.types",
     "/etc/matplotlibrc",
 )
-
-_CGROUP_V1 = Path("/sys/fs/cgroup")
-_CGROUP_PARENT = "generative-mnist-grading"
+_SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32")
+_DEVICES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom")
+#: The machine-wide files of /proc a landlock sandbox may read (not the processes' folders).
+_PROC_FILES = ("/proc/cpuinfo", "/proc/meminfo", "/proc/stat", "/proc/loadavg", "/proc/version", "/proc/uptime")
+_CONFINE = str(Path(__file__).with_name("confine.py"))
 
 
 class SandboxUnavailable(RuntimeError):
-    """The sandbox cannot be built on this machine; the message names the cause."""
+    """No sandbox can be built on this machine; the message names the cause and the fix."""
 
 
 def _mib(n: int) -> str:
     return f"{n / 2**20:.0f} MiB"
 
 
-@dataclass
-class _Cgroups:
-    """Per-sandbox cgroup v1 directories (memory, pids) or nothing (rlimits only)."""
-
-    dirs: dict = field(default_factory=dict)
-
-    @classmethod
-    def create(cls, memory_limit: int, max_processes: int) -> "_Cgroups":
-        dirs = {}
-        name = f"{_CGROUP_PARENT}/{uuid.uuid4().hex[:12]}"
-        for controller in ("memory", "pids"):
-            root = _CGROUP_V1 / controller
-            if not (root / "cgroup.procs").exists() or not os.access(root, os.W_OK):
-                continue
-            path = root / name
-            try:
-                path.mkdir(parents=True)
-                if controller == "memory":
-                    (path / "memory.limit_in_bytes").write_text(str(memory_limit))
-                    swap = path / "memory.memsw.limit_in_bytes"
-                    if swap.exists():
-                        swap.write_text(str(memory_limit))
-                else:
-                    (path / "pids.max").write_text(str(max_processes))
-            except OSError:
-                shutil.rmtree(path, ignore_errors=True)
-                continue
-            dirs[controller] = path
-        return cls(dirs)
-
-    def procs_files(self) -> list[str]:
-        return [str(p / "cgroup.procs") for p in self.dirs.values()]
-
-    def pids(self) -> set[int]:
-        found = set()
-        for p in self.dirs.values():
-            try:
-                found |= {int(x) for x in (p / "cgroup.procs").read_text().split()}
-            except OSError:
-                pass
-        return found
-
-    def oom_killed(self) -> bool:
-        path = self.dirs.get("memory")
-        if path is None:
-            return False
+def _tasks_of(uid: int) -> int:
+    """Processes and threads of user ``uid`` now (RLIMIT_NPROC counts them all)."""
+    count = 0
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
         try:
-            text = (path / "memory.oom_control").read_text()
+            if os.stat(f"/proc/{pid}").st_uid == uid:
+                count += len(os.listdir(f"/proc/{pid}/task"))
         except OSError:
-            return False
-        for line in text.splitlines():
-            key, _, value = line.partition(" ")
-            if key == "oom_kill" and int(value or 0) > 0:
-                return True
-        try:
-            return int((path / "memory.failcnt").read_text()) > 0 and not self.pids()
-        except OSError:
-            return False
-
-    def pids_limit_hit(self) -> bool:
-        path = self.dirs.get("pids")
-        if path is None:
-            return False
-        try:
-            events = (path / "pids.events").read_text().split()
-        except OSError:
-            return False
-        return len(events) == 2 and int(events[1]) > 0
-
-    def kill_all(self) -> None:
-        for _ in range(50):
-            pids = self.pids()
-            if not pids:
-                return
-            for pid in pids:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-            time.sleep(0.02)
-
-    def remove(self) -> None:
-        for path in self.dirs.values():
-            for _ in range(50):
-                try:
-                    path.rmdir()
-                    break
-                except OSError:
-                    time.sleep(0.05)
+            continue
+    return count
 
 
 @dataclass
 class SandboxProcess:
-    """A command started in a sandbox: its process, cgroups and what it hit."""
+    """A command started in a sandbox: its process, cgroups, and what it hit."""
 
     popen: subprocess.Popen | None
-    cgroups: _Cgroups
+    cgroups: Cgroups
     memory_limit: int
     max_processes: int
+    layer: str = "bubblewrap"
+    scratch: str | None = None  # private home and /tmp outside bubblewrap
 
     def limits_hit(self) -> list[str]:
         """Plain-language limits this sandbox ran into (for the student's feedback)."""
@@ -183,6 +137,13 @@ class SandboxProcess:
     def stop(self) -> None:
         """Kill the sandbox and every process in it; wait until they are gone."""
         if self.popen is not None and self.popen.poll() is None:
+            if self.layer == "landlock":
+                # The launcher kills what the command left, then exits.
+                try:
+                    self.popen.send_signal(signal.SIGTERM)
+                    self.popen.wait(timeout=10)
+                except (ProcessLookupError, subprocess.TimeoutExpired):
+                    pass
             try:
                 os.killpg(self.popen.pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
@@ -198,23 +159,36 @@ class SandboxProcess:
         self.cgroups.kill_all()
 
     def release(self) -> None:
-        """Stop everything and remove the cgroups."""
+        """Stop everything, remove the cgroups and the private folders."""
         self.stop()
         self.cgroups.remove()
+        if self.scratch is not None:
+            shutil.rmtree(self.scratch, ignore_errors=True)
 
 
 class Sandbox(LoggingConfigurable):
-    """Builds the bubblewrap command line and the limits of one sandboxed process."""
+    """Builds the command line and the limits of one sandboxed process."""
 
     enabled = Bool(
         True,
         help=(
-            "Run every student process in a sandbox (bubblewrap, no network, limits). "
-            "Set to False only on a machine where the sandbox cannot be built and only "
-            "for submissions you trust: student code then runs with your rights."
+            "Run every student process in a sandbox (bubblewrap, else Landlock + seccomp; no network; limits). "
+            "Set to False only on a machine where no sandbox layer works and only for submissions you trust: "
+            "student code then runs with your rights."
         ),
     ).tag(config=True)
+    layer = Enum(
+        ["auto", *LAYERS], "auto",
+        help="The sandbox layer: 'bubblewrap' (namespaces), 'landlock' (Landlock + seccomp + rlimits, no "
+             "privilege needed, weaker), or 'auto': bubblewrap where it can create its namespaces, else landlock.",
+    ).tag(config=True)
     bwrap = Unicode("bwrap", help="The bubblewrap executable.").tag(config=True)
+    protected_paths = List(
+        Unicode(),
+        help="Folders a sandbox never sees (besides the grader's working directory and home, which are always "
+             "protected): no mount contains one, nothing inside one is shown unless it is part of the Python "
+             "environment. `python -m grading autograde` and the nbgrader preprocessor add the course folder.",
+    ).tag(config=True)
     memory_limit = Int(
         4 * 2**30,
         help="Memory of one sandbox in bytes (all its processes; cgroup, else RLIMIT_AS per process).",
@@ -223,13 +197,13 @@ class Sandbox(LoggingConfigurable):
         256, help="Processes and threads one sandbox may have at once (pids cgroup and RLIMIT_NPROC)."
     ).tag(config=True)
     scratch_size = Int(
-        1 * 2**30, help="Size in bytes of the sandbox's private home and of its /tmp (each a tmpfs)."
+        1 * 2**30, help="Size in bytes of the sandbox's private home and of its /tmp (each a tmpfs; bubblewrap only)."
     ).tag(config=True)
     file_size_limit = Int(
         512 * 2**20, help="Largest file a sandboxed process may write, in bytes (RLIMIT_FSIZE)."
     ).tag(config=True)
     open_files = Int(1024, help="Open files per sandboxed process (RLIMIT_NOFILE).").tag(config=True)
-    uid = Int(1000, help="User id of the student inside the sandbox's user namespace.").tag(config=True)
+    uid = Int(1000, help="User id of the student inside the bubblewrap sandbox's user namespace.").tag(config=True)
     blas_threads = Int(
         1,
         help="Threads of BLAS and OpenMP in a sandboxed process (OPENBLAS_NUM_THREADS, OMP_NUM_THREADS, "
@@ -238,48 +212,108 @@ class Sandbox(LoggingConfigurable):
              "wait for a core spin and slow everything down).",
     ).tag(config=True)
 
-    # -- availability -------------------------------------------------------------------
-    def check(self) -> None:
-        """Raise SandboxUnavailable (one line, the cause) unless a sandbox runs here."""
+    _chosen: str | None = None
+    _env: PythonEnvironment | None = None
+    _causes: dict | None = None
+
+    # -- which layer ------------------------------------------------------------------------
+    def check(self) -> str:
+        """Choose the layer (once) and return it; raise SandboxUnavailable (one line) when none works."""
         if not self.enabled:
-            return
+            return "none"
+        if self._chosen is not None:
+            return self._chosen
+        wanted = LAYERS if self.layer == "auto" else (self.layer,)
+        causes = {}
+        for layer in wanted:
+            cause = self._bubblewrap_problem() if layer == "bubblewrap" else self._landlock_problem()
+            if cause is None:
+                self._chosen = layer
+                self._causes = causes
+                if layer != LAYERS[0] and self.layer == "auto":
+                    self.log.warning("grading sandbox: %s (bubblewrap cannot run here: %s)", self.describe_layer(),
+                                     causes.get("bubblewrap"))
+                else:
+                    self.log.info("grading sandbox: %s", self.describe_layer())
+                return layer
+            causes[layer] = cause
+        self._causes = causes
+        listed = "; ".join(f"{name}: {text}" for name, text in causes.items())
+        raise SandboxUnavailable(
+            f"no sandbox layer works here ({listed}). Install bubblewrap (apt-get install bubblewrap) and allow "
+            "user namespaces, or use Linux >= 5.13 with Landlock and libseccomp; as a last resort, for submissions "
+            "you trust, set c.Sandbox.enabled = False in nbgrader_config.py (student code then runs with your rights)."
+        )
+
+    @property
+    def active_layer(self) -> str:
+        """The layer in use: 'bubblewrap', 'landlock' or 'none' (see :meth:`check`)."""
+        return self.check()
+
+    @property
+    def unavailable_layers(self) -> dict:
+        """{layer: why it cannot run here} for the stronger layers passed over by :meth:`check`."""
+        return dict(self._causes or {})
+
+    def describe_layer(self) -> str:
+        """One line: the layer in use and what it isolates."""
+        layer = self.check()
+        if layer == "bubblewrap":
+            return "bubblewrap (user, PID, network, IPC and UTS namespaces; read-only environment; private /tmp and home)"
+        if layer == "landlock":
+            ok, text, abi = confine.available()
+            scoped = "signals and abstract sockets scoped" if abi >= confine.SCOPE_ABI else \
+                f"signals NOT scoped (Landlock ABI {abi} < {confine.SCOPE_ABI})"
+            return (f"landlock, the weaker fallback layer ({text}; file access limited, no network sockets, "
+                    f"no ptrace, {scoped}; runs as the grader's user; no namespaces)")
+        return "NONE (c.Sandbox.enabled = False): student code runs with your rights"
+
+    def _bubblewrap_problem(self) -> str | None:
         exe = shutil.which(self.bwrap)
         if exe is None:
-            raise SandboxUnavailable(
-                f"the sandbox needs bubblewrap ('{self.bwrap}' is not on PATH; on Debian/Ubuntu: "
-                "apt-get install bubblewrap). To grade without a sandbox, set c.Sandbox.enabled = False "
-                "in nbgrader_config.py (student code then runs with your rights)."
-            )
-        probe = subprocess.run(
-            self._bwrap_args(io_dir=None, student_root=None) + ["/bin/true"],
-            capture_output=True, text=True, timeout=60,
-        )
+            return f"'{self.bwrap}' is not on PATH (apt-get install bubblewrap)"
+        true = shutil.which("true", path="/usr/bin:/bin") or "/bin/true"
+        try:
+            probe = subprocess.run(self._bwrap_args(None, None) + [true], capture_output=True, text=True, timeout=60)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            return f"{exe} does not run ({exc})"
         if probe.returncode != 0:
             cause = (probe.stderr.strip().splitlines() or [f"exit status {probe.returncode}"])[-1]
-            raise SandboxUnavailable(
-                f"bubblewrap cannot build the sandbox here ({cause}); user namespaces may be disabled "
-                "(sysctl kernel.unprivileged_userns_clone / user.max_user_namespaces). To grade without "
-                "a sandbox, set c.Sandbox.enabled = False in nbgrader_config.py (student code then runs "
-                "with your rights)."
-            )
+            return (f"{cause} (user namespaces may be disabled: sysctl user.max_user_namespaces, "
+                    "kernel.apparmor_restrict_unprivileged_userns, or a container's seccomp profile)")
+        return None
 
-    # -- command line -------------------------------------------------------------------
-    def _python_roots(self) -> list[str]:
-        roots = []
-        for prefix in (sys.prefix, sys.base_prefix, os.path.realpath(sys.prefix), os.path.realpath(sys.base_prefix)):
-            if prefix not in roots and not prefix.startswith("/usr"):
-                roots.append(prefix)
-        return roots
+    def _landlock_problem(self) -> str | None:
+        ok, text, _ = confine.available()
+        if not ok:
+            return text
+        true = shutil.which("true", path="/usr/bin:/bin") or "/bin/true"
+        scratch = tempfile.mkdtemp(prefix="gm-sandbox-check-")
+        try:
+            cmd, handle, env = self._landlock_launch([true], scratch, None, {}, Cgroups())
+            run = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
+            handle.release()
+            if run.returncode != 0:
+                return (run.stderr.strip().splitlines() or [f"exit status {run.returncode}"])[-1]
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            return f"the launcher does not run ({exc})"
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        return None
 
-    def _hidden_paths(self) -> list[str]:
-        """Installed copies of gradedlib inside the mounted environment: hidden."""
-        hidden = []
-        for root in self._python_roots():
-            for site in Path(root).glob("lib/python3*/site-packages/gradedlib"):
-                hidden.append(str(site))
-        return hidden
+    # -- what the sandbox shows ----------------------------------------------------------------
+    def python_environment(self) -> PythonEnvironment:
+        """The paths of the grader's Python that every sandbox shows (found once)."""
+        if self._env is None:
+            self._env = find_environment(self.protected_paths)
+        return self._env
+
+    def view_path(self, student_root: str) -> str:
+        """Where a sandboxed process finds the grader's view ``student_root``."""
+        return STUDENT_ROOT if self.check() == "bubblewrap" else student_root
 
     def _bwrap_args(self, io_dir: str | None, student_root: str | None) -> list[str]:
+        env = self.python_environment()
         args = [
             shutil.which(self.bwrap) or self.bwrap,
             "--unshare-all",  # user, ipc, pid, net, uts, cgroup namespaces: no network at all
@@ -299,16 +333,20 @@ class Sandbox(LoggingConfigurable):
         for item in _ETC_FILES:
             if os.path.exists(item):
                 args += ["--ro-bind", item, item]
-        for root in self._python_roots():
-            args += ["--ro-bind", root, root]
-        for hidden in self._hidden_paths():
-            args += ["--tmpfs", hidden, "--remount-ro", hidden]
+        # The private mounts first: what is mounted after them is never covered by them.
         args += [
             "--proc", "/proc",
             "--dev", "/dev",
             "--size", str(self.scratch_size), "--tmpfs", "/tmp",
             "--size", str(self.scratch_size), "--tmpfs", STUDENT_HOME,
         ]
+        for path in env.paths:
+            real = os.path.realpath(path)
+            args += ["--ro-bind", real, path]
+            if real != path and not any(is_within(real, p) for p in env.paths):
+                args += ["--ro-bind", real, real]
+        for hidden in env.hidden():
+            args += ["--tmpfs", hidden, "--remount-ro", hidden]
         if student_root is not None:
             args += ["--ro-bind", student_root, STUDENT_ROOT]
         if io_dir is not None:
@@ -316,20 +354,24 @@ class Sandbox(LoggingConfigurable):
         args += ["--chdir", STUDENT_HOME, "--clearenv"]
         return args
 
-    def environment(self, extra: dict | None = None) -> dict:
+    def environment(self, extra: dict | None = None, home: str = STUDENT_HOME, tmp: str = "/tmp",
+                    view: str = STUDENT_ROOT) -> dict:
         """The environment of a sandboxed process (nothing of the grader's leaks in)."""
+        env_paths = self.python_environment()
         env = {
-            "HOME": STUDENT_HOME,
+            "HOME": home,
             "USER": "student",
+            "LOGNAME": "student",
             "LANG": "C.UTF-8",
-            "PATH": os.pathsep.join([os.path.join(sys.prefix, "bin"), "/usr/local/bin", "/usr/bin", "/bin"]),
-            "PYTHONPATH": f"{STUDENT_ROOT}/lib",
+            "PATH": os.pathsep.join([os.path.dirname(os.path.abspath(sys.executable)), os.path.join(sys.prefix, "bin"),
+                                     "/usr/local/bin", "/usr/bin", "/bin"]),
+            "PYTHONPATH": os.pathsep.join([f"{view}/lib", *env_paths.pythonpath]),
             "PYTHONNOUSERSITE": "1",
-            "MPLCONFIGDIR": "/tmp/matplotlib",
-            "IPYTHONDIR": "/tmp/ipython",
-            "JUPYTER_RUNTIME_DIR": "/tmp/jupyter-runtime",
-            "JUPYTER_DATA_DIR": "/tmp/jupyter-data",
-            "TMPDIR": "/tmp",
+            "MPLCONFIGDIR": f"{tmp}/matplotlib",
+            "IPYTHONDIR": f"{tmp}/ipython",
+            "JUPYTER_RUNTIME_DIR": f"{tmp}/jupyter-runtime",
+            "JUPYTER_DATA_DIR": f"{tmp}/jupyter-data",
+            "TMPDIR": tmp,
             "NBGRADER_EXECUTION": "autograde",
         }
         for key in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):  # the machine's settings, passed on unchanged
@@ -340,38 +382,86 @@ class Sandbox(LoggingConfigurable):
         env.update(extra or {})
         return env
 
-    def command(self, argv: list[str], io_dir: str, student_root: str, env: dict,
-                cgroups: "_Cgroups") -> list[str]:
-        """The full command: join cgroups, set rlimits, then bubblewrap runs ``argv``."""
-        limits = [
-            f"--fsize={self.file_size_limit}",
-            f"--nofile={self.open_files}",
-            "--core=0",
-            f"--nproc={self.max_processes}",
-        ]
+    def _rlimits(self, cgroups: Cgroups) -> dict:
+        limits = {"fsize": self.file_size_limit, "nofile": self.open_files, "core": 0}
+        # RLIMIT_NPROC counts every task of the real user: an ordinary user's own processes too.
+        limits["nproc"] = self.max_processes if os.geteuid() == 0 else _tasks_of(os.getuid()) + self.max_processes
         if "memory" not in cgroups.dirs:
-            limits.append(f"--as={self.memory_limit}")
-        prlimit = shutil.which("prlimit") or "prlimit"
-        inner = [prlimit, *limits, "--"]
-        if self.enabled:
+            limits["as"] = self.memory_limit
+        return limits
+
+    # -- the command --------------------------------------------------------------------------
+    def new_cgroups(self) -> Cgroups:
+        return Cgroups.create(self.memory_limit, self.max_processes) if self.enabled else Cgroups()
+
+    def launch(self, argv: list[str], io_dir: str, student_root: str, env_extra: dict | None = None
+               ) -> tuple[list[str], SandboxProcess, dict | None]:
+        """(command, handle, environment for Popen or None) that run ``argv`` in a new sandbox.
+
+        The command joins the sandbox's cgroups first, so that nothing of the
+        sandbox escapes them; ``handle.popen`` is to be set by the caller.
+        """
+        layer = self.check()
+        cgroups = self.new_cgroups()
+        if layer == "landlock":
+            return self._landlock_launch(argv, io_dir, student_root, env_extra or {}, cgroups)
+        if layer == "bubblewrap":
+            limits = self._rlimits(cgroups)
+            env = self.environment(env_extra)
+            inner = [shutil.which("prlimit") or "prlimit", *(f"--{k}={v}" for k, v in limits.items()), "--"]
             inner += self._bwrap_args(io_dir, student_root)
             for key, value in env.items():
                 inner += ["--setenv", key, str(value)]
-        inner += list(argv)
+            inner += list(argv)
+            handle = SandboxProcess(None, cgroups, self.memory_limit, self.max_processes, layer="bubblewrap")
+            return self._join(cgroups, inner), handle, None
+        # No sandbox: the grader's environment with the sandbox's settings, a private home and /tmp.
+        scratch = tempfile.mkdtemp(prefix="gm-unsandboxed-")
+        home, tmp = os.path.join(scratch, "home"), os.path.join(scratch, "tmp")
+        os.mkdir(home)
+        os.mkdir(tmp)
+        env = {**os.environ, **self.environment(env_extra, home=home, tmp=tmp, view=student_root)}
+        limits = self._rlimits(cgroups)
+        inner = [shutil.which("prlimit") or "prlimit", *(f"--{k}={v}" for k, v in limits.items()), "--", *argv]
+        handle = SandboxProcess(None, cgroups, self.memory_limit, self.max_processes, layer="none", scratch=scratch)
+        return inner, handle, env
+
+    def _landlock_launch(self, argv, io_dir, student_root, env_extra, cgroups):
+        scratch = tempfile.mkdtemp(prefix="gm-sandbox-")
+        home, tmp = os.path.join(scratch, "home"), os.path.join(scratch, "tmp")
+        os.mkdir(home, 0o700)
+        os.mkdir(tmp, 0o700)
+        env_paths = self.python_environment()
+        readable = [os.path.realpath(p) for p in _SYSTEM_DIRS if os.path.exists(p)]
+        readable += [p for p in _ETC_FILES if os.path.exists(p)]
+        readable += list(env_paths.paths) + [os.path.realpath(p) for p in env_paths.paths]
+        readable += ["/sys/devices/system/cpu"]
+        if student_root is not None:
+            readable.append(student_root)
+        writable = [home, tmp] + ([io_dir] if io_dir else [])
+        spec = {
+            "read": readable, "read_files": list(_PROC_FILES), "write": writable, "devices": list(_DEVICES),
+            "hidden": env_paths.hidden(), "rlimits": self._rlimits(cgroups), "cwd": home,
+            "setpriv": shutil.which("setpriv", path="/usr/bin:/bin:/usr/sbin:/sbin"),
+        }
+        spec_path = os.path.join(scratch, "spec.json")
+        with open(spec_path, "w") as f:
+            json.dump(spec, f)
+        env = self.environment(env_extra, home=home, tmp=tmp, view=student_root or "")
+        inner = [sys.executable, _CONFINE, spec_path, "--", *argv]
+        handle = SandboxProcess(None, cgroups, self.memory_limit, self.max_processes, layer="landlock",
+                                scratch=scratch)
+        return self._join(cgroups, inner), handle, env
+
+    @staticmethod
+    def _join(cgroups: Cgroups, inner: list[str]) -> list[str]:
         procs = cgroups.procs_files()
-        # A shell joins the cgroups first, so that nothing of the sandbox escapes them.
         script = "".join(f'echo $$ > "${i + 1}" && ' for i in range(len(procs))) + f"shift {len(procs)} && exec \"$@\""
         return ["/bin/sh", "-c", script, "sandbox", *procs, *inner]
-
-    def new_cgroups(self) -> _Cgroups:
-        return _Cgroups.create(self.memory_limit, self.max_processes) if self.enabled else _Cgroups()
 
     def popen(self, argv: list[str], io_dir: str, student_root: str, env_extra: dict | None = None,
               **kwargs) -> SandboxProcess:
         """Start ``argv`` in a new sandbox and return its handle."""
-        cgroups = self.new_cgroups()
-        env = self.environment(env_extra)
-        cmd = self.command(argv, io_dir, student_root, env, cgroups)
-        popen_env = None if self.enabled else {**os.environ, **env}
-        proc = subprocess.Popen(cmd, start_new_session=True, env=popen_env, **kwargs)
-        return SandboxProcess(proc, cgroups, self.memory_limit, self.max_processes)
+        cmd, handle, env = self.launch(argv, io_dir, student_root, env_extra)
+        handle.popen = subprocess.Popen(cmd, start_new_session=True, env=env, **kwargs)
+        return handle

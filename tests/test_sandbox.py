@@ -1,18 +1,29 @@
 """Attacks on the sandbox and the notebook executor, one small notebook each.
 
-Every test runs real bubblewrap and a real kernel inside it; each attack is
-something a student's cell could do, and each test shows that it fails, that
-the harm stays inside the sandbox, and that the rest of the notebook is still
-run.  The class simulation (test_assignment_grading.py) repeats the attacks
-through nbgrader on the real assignment.
+Every test runs a real kernel in a real sandbox, once in each layer: real
+bubblewrap, and the fallback layer (Landlock + seccomp + rlimits, the one
+used where bubblewrap cannot run).  Each attack is something a student's cell
+could do, and each test shows that it fails in both layers, that the harm
+stays inside the sandbox, and that the rest of the notebook is still run.
+The attacks the fallback layer must stop: reading the course (solutions,
+gradebook), the grader's home or the repository, writing outside its own
+folders, any network (TCP and UDP to the grader's loopback, the grader's
+Unix sockets, abstract sockets), signalling, tracing or reading the grader's
+process, making a device node, a detached process outliving the sandbox, a
+memory bomb and a fork bomb.  The class simulation
+(test_assignment_grading.py) repeats the attacks through nbgrader on the real
+assignment; test_grading_setups.py grades small classes in other set-ups.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -37,6 +48,10 @@ def _notebook(*sources):
     return nb
 
 
+def _stdout(cell) -> str:
+    return "".join(out.text for out in cell.outputs if out.output_type == "stream" and out.name == "stdout")
+
+
 def _text(cell) -> str:
     parts = []
     for out in cell.outputs:
@@ -56,11 +71,17 @@ def view(tmp_path):
     return str(tmp_path / "view")
 
 
+@pytest.fixture(params=["bubblewrap", "landlock"])
+def layer(request):
+    return request.param
+
+
 @pytest.fixture
-def run(tmp_path, view):
+def run(tmp_path, view, layer):
     def go(nb, export=(), **limits):
         sandbox_limits = {k: limits.pop(k) for k in list(limits) if k in ("memory_limit", "max_processes")}
-        sandbox = Sandbox(**sandbox_limits)
+        sandbox = Sandbox(layer=layer, **sandbox_limits)
+        assert sandbox.check() == layer
         executor = NotebookExecutor(sandbox, **{"cell_timeout": 60, "notebook_timeout": 300, **limits})
         io_dir = tmp_path / f"io-{time.monotonic_ns()}"
         io_dir.mkdir()
@@ -71,13 +92,97 @@ def run(tmp_path, view):
 
 def test_a_missing_bubblewrap_stops_grading_with_one_line_naming_the_cause_and_the_option():
     with pytest.raises(SandboxUnavailable) as info:
-        Sandbox(bwrap="no-such-bwrap-here").check()
+        Sandbox(bwrap="no-such-bwrap-here", layer="bubblewrap").check()
     message = str(info.value)
     assert "no-such-bwrap-here" in message and "c.Sandbox.enabled = False" in message and "\n" not in message
 
 
+def test_without_bubblewrap_the_fallback_layer_is_chosen_and_said(caplog):
+    sandbox = Sandbox(bwrap="no-such-bwrap-here")
+    with caplog.at_level("WARNING"):
+        assert sandbox.check() == "landlock"
+    assert "landlock, the weaker fallback layer" in caplog.text and "no-such-bwrap-here" in caplog.text
+    assert "bubblewrap" in sandbox.unavailable_layers
+
+
+def test_with_no_layer_at_all_grading_stops_with_one_line_naming_both_causes(monkeypatch):
+    from grading import confine
+
+    monkeypatch.setattr(confine, "available", lambda: (False, "the kernel has no Landlock (test)", 0))
+    with pytest.raises(SandboxUnavailable) as info:
+        Sandbox(bwrap="no-such-bwrap-here").check()
+    message = str(info.value)
+    assert "no-such-bwrap-here" in message and "no Landlock (test)" in message
+    assert "c.Sandbox.enabled = False" in message and "\n" not in message
+
+
 def test_the_sandbox_is_available_here():
-    Sandbox().check()
+    assert Sandbox().check() == "bubblewrap"
+    assert Sandbox(layer="landlock").check() == "landlock"
+
+
+def test_the_process_cannot_reach_or_touch_the_grader(run, tmp_path):
+    """Signals, ptrace, /proc, UDP, a pathname and an abstract Unix socket of the grader: all refused."""
+    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    udp.bind(("127.0.0.1", 0))
+    udp.settimeout(0.2)
+    shared = Path(tempfile.mkdtemp(prefix="gm-grader-socket-"))
+    shared.chmod(0o777)
+    unix_path = shared / "grader.sock"
+    unix = socket.socket(socket.AF_UNIX)
+    unix.bind(str(unix_path))
+    unix_path.chmod(0o777)
+    unix.listen(4)
+    unix.settimeout(0.2)
+    abstract_name = f"\0gm-grader-{os.getpid()}-{time.monotonic_ns()}"
+    abstract = socket.socket(socket.AF_UNIX)
+    abstract.bind(abstract_name)
+    abstract.listen(4)
+    abstract.settimeout(0.2)
+    me = os.getpid()
+    nb = _notebook(
+        "import ctypes, os, signal, socket\n"
+        "def attempt(label, action):\n"
+        "    try:\n"
+        "        result = action()\n"
+        "        print('SUCCEEDED' if result not in (-1, None) else 'failed', label, result)\n"
+        "    except Exception as exc:\n"
+        "        print('failed', label, type(exc).__name__)\n"
+        "libc = ctypes.CDLL(None, use_errno=True)\n"
+        f"attempt('signal the grader', lambda: os.kill({me}, signal.SIGUSR1) or 'sent')\n"
+        f"attempt('ptrace the grader', lambda: libc.ptrace(16, {me}, 0, 0))\n"
+        f"attempt('read the grader environ', lambda: open('/proc/{me}/environ').read()[:20])\n"
+        f"attempt('udp to the grader', lambda: socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b'x', ('127.0.0.1', {udp.getsockname()[1]})))\n"
+        f"attempt('unix socket of the grader', lambda: socket.socket(socket.AF_UNIX).connect({str(unix_path)!r}) or 'connected')\n"
+        f"attempt('abstract socket of the grader', lambda: socket.socket(socket.AF_UNIX).connect({abstract_name!r}) or 'connected')\n"
+        "attempt('raw socket', lambda: socket.socket(socket.AF_PACKET, socket.SOCK_RAW))\n"
+        "attempt('block device node', lambda: os.mknod(os.path.expanduser('~/disk'), 0o600 | 0o060000, os.makedev(8, 0)) or 'made')\n"
+    )
+    received = []
+    previous = signal.signal(signal.SIGUSR1, lambda signum, frame: received.append("SIGUSR1"))
+    try:
+        run(nb)
+        for server in (unix, abstract):
+            try:
+                received.append(server.accept())
+            except (socket.timeout, OSError):
+                pass
+        try:
+            received.append(udp.recvfrom(16))
+        except (socket.timeout, OSError):
+            pass
+    finally:
+        signal.signal(signal.SIGUSR1, previous)
+        for server in (udp, unix, abstract):
+            server.close()
+        shutil.rmtree(shared, ignore_errors=True)
+    text = _text(nb.cells[0])
+    lines = text.splitlines()
+    # A UDP datagram may leave inside bubblewrap (to the sandbox's own loopback): what counts is that
+    # the grader's socket received nothing.
+    assert not received, (received, text)
+    refused = [line for line in lines if not line.split(" ", 1)[1].startswith("udp")]
+    assert len(lines) == 8 and all(line.startswith("failed ") for line in refused), text
 
 
 def test_runs_cells_and_exports_results_as_plain_arrays(run):
@@ -271,12 +376,14 @@ def test_probe_definitions_keep_imports_functions_and_constants_only():
     assert origin == sorted(origin)
 
 
-def test_probe_calls_have_their_own_limits_and_no_test_set(tmp_path):
+def test_probe_calls_have_their_own_limits_and_no_test_set(tmp_path, layer):
     import numpy as np
 
     view = tmp_path / "view"
     lib = view / "lib"
     lib.mkdir(parents=True)
+    sandbox = Sandbox(layer=layer)
+    seen = sandbox.view_path(str(view)) + "/lib/gradedlib/_data/mnist/t10k-images-idx3-ubyte.gz"
     (lib / "gm_probe_runner.py").write_text((ROOT / "grading" / "probe_runner.py").read_text())
     np.savez(view / "inputs.npz", a=np.arange(4.0))
     np.savez(view / "moments.npz", covariances=np.eye(2)[None])
@@ -285,14 +392,14 @@ def test_probe_calls_have_their_own_limits_and_no_test_set(tmp_path):
                  "def loops(a):\n    while True:\n        pass\n"
                  "def dies(a):\n    os._exit(3)\n"
                  "def sees_test_set(a):\n"
-                 "    return np.array([os.path.exists(p) for p in ('/opt/generative-mnist/lib/gradedlib/_data/mnist/t10k-images-idx3-ubyte.gz',)])\n")]
+                 f"    return np.array([os.path.exists(p) for p in ({seen!r},)])\n")]
     arg = [{"kind": "array", "name": "a"}]
     calls = [ProbeCall("one", "double", arg), ProbeCall("two", "loops", arg, timeout=3),
              ProbeCall("three", "double", arg), ProbeCall("four", "dies", arg), ProbeCall("five", "sees_test_set", arg),
              ProbeCall("six", "missing", arg)]
     io = tmp_path / "io"
     io.mkdir()
-    results = Probe(Sandbox()).run(cells, calls, str(io), str(view))
+    results = Probe(sandbox).run(cells, calls, str(io), str(view))
     assert results["one"].status == "returned" and results["one"].items[0].tolist() == [0, 2, 4, 6]
     assert results["two"].status == "timeout" and "3 s" in results["two"].message
     assert results["three"].status == "returned"
@@ -301,7 +408,7 @@ def test_probe_calls_have_their_own_limits_and_no_test_set(tmp_path):
     assert results["six"].status == "undefined"
 
 
-def test_the_student_package_in_the_sandbox_has_its_modules_and_not_the_model(tmp_path):
+def test_the_student_package_in_the_sandbox_has_its_modules_and_not_the_model(tmp_path, layer):
     """What the graded notebook may import (data, images, plots, preprocess, selfcheck) imports there;
     gradedlib's model code does not exist there."""
     from grading.references import STUDENT_MODULES, _student_package
@@ -314,10 +421,11 @@ def test_the_student_package_in_the_sandbox_has_its_modules_and_not_the_model(tm
                    "    try:\n        importlib.import_module('gradedlib.' + m)\n        print('present', m)\n"
                    "    except ImportError:\n        print('absent', m)",
                    "from gradedlib.data import load_mnist\nload_mnist('test')")
-    executor = NotebookExecutor(Sandbox(), cell_timeout=120, notebook_timeout=300)
+    executor = NotebookExecutor(Sandbox(layer=layer), cell_timeout=120, notebook_timeout=300)
     io_dir = tmp_path / "io"
     io_dir.mkdir()
     executor.run(nb, str(io_dir), str(view), [])
-    assert _text(nb.cells[0]) == "imported 60000\n", _text(nb.cells[0])
+    # (stdout: in the landlock layer joblib warns on stderr that it has no semaphores, /dev/shm being closed)
+    assert _stdout(nb.cells[0]) == "imported 60000\n", _text(nb.cells[0])
     assert _text(nb.cells[1]) == "absent model\nabsent selection\nabsent density\n"
     assert "Error" in _text(nb.cells[2])  # the test set is not in this view
