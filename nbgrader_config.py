@@ -33,11 +33,17 @@ c.CourseDirectory.db_url = "sqlite:///" + os.path.join(
 )
 
 # ---- Sandbox and judge (README, "How grading works") ----
-# Every submission runs in a bubblewrap sandbox: no network, no view of the
-# course folder, limits below.  Where the sandbox cannot be built, grading
-# stops with one line naming the cause; c.Sandbox.enabled = False grades
-# without it (student code then runs with your rights).
+# Every submission runs in a sandbox: no network, no view of the course
+# folder, limits below.  The layer is bubblewrap (namespaces) where it can
+# run, else Landlock + seccomp (grading/confine.py: weaker, no privilege
+# needed; a Docker pod, Ubuntu 24.04); `python -m grading doctor` says which
+# and checks that grading works here (`python -m grading autograde` runs the
+# same checks first).  Where no layer works, grading stops with one line
+# naming the cause; c.Sandbox.enabled = False grades without a sandbox
+# (student code then runs with your rights).  A submission the grader cannot
+# grade for its own reasons is "not gradable": nothing is recorded for it.
 c.Sandbox.enabled = True
+c.Sandbox.layer = "auto"  # or "bubblewrap" / "landlock" to insist on one
 c.Sandbox.memory_limit = 4 * 2**30  # bytes, all processes of one sandbox
 c.Sandbox.max_processes = 256  # processes and threads at once (a fork bomb stops here)
 c.Sandbox.scratch_size = 1 * 2**30  # bytes of private home and of /tmp

@@ -70,7 +70,7 @@ def _parse(argv):
 
 
 def load_config(course: Path, overrides: list[str]):
-    """The course's nbgrader_config.py with ``--Class.trait=value`` overrides; the course folder is protected."""
+    """The course's nbgrader_config.py with ``--Class.trait=value`` overrides (``c.Sandbox.course_folder`` set)."""
     from traitlets.config import Config
     from traitlets.config.loader import PyFileConfigLoader
 
@@ -86,9 +86,8 @@ def load_config(course: Path, overrides: list[str]):
         except (ValueError, SyntaxError):
             parsed = value
         config.merge(Config({section: {trait: parsed}}))
-    protected = [str(p) for p in config.Sandbox.get("protected_paths", [])]
-    if str(course) not in protected:
-        config.Sandbox.protected_paths = protected + [str(course)]
+    if not config.Sandbox.get("course_folder"):
+        config.Sandbox.course_folder = str(course)
     return config
 
 

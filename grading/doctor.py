@@ -76,25 +76,25 @@ def _last_line(text: str) -> str:
 
 
 _ENV_CODE = r"""
-import importlib, json, sys
+import importlib, json, socket, sys
 found = {}
 for name in ("ipykernel", "numpy", "scipy", "sklearn", "matplotlib", "pandas", "nbformat"):
     module = importlib.import_module(name)
     found[name] = getattr(module, "__version__", "?")
-import numpy
-print(json.dumps({"executable": sys.executable, "prefix": sys.prefix, "numpy": numpy.__file__, "found": found}))
-"""
-
-_DATA_CODE = r"""
-import os, sys
-from gradedlib.data import load_mnist
-x, y = load_mnist("train")
+report = {"executable": sys.executable, "prefix": sys.prefix, "found": found}
 try:
-    load_mnist("test")
-    test = "present"
+    socket.create_connection(("127.0.0.1", %d), timeout=3)
+    report["network"] = "CONNECTED"
+except OSError as exc:
+    report["network"] = "REFUSED " + type(exc).__name__
+try:
+    from gradedlib.data import load_mnist
+    report["train"] = int(load_mnist("train")[0].shape[0])
+    report["test"] = int(load_mnist("test")[0].shape[0])
 except Exception as exc:
-    test = "absent"
-print(x.shape[0], test)
+    report.setdefault("train", 0)
+    report["data_error"] = type(exc).__name__ + ": " + str(exc)[:200]
+print(json.dumps(report))
 """
 
 _MEMORY_CODE = "b = bytearray(512 * 2**20); b[::4096] = b'x' * len(b[::4096]); print('ALLOCATED')"
@@ -109,13 +109,20 @@ try:
 except Exception as exc:
     print("REFUSED", n, type(exc).__name__)
 """
-_NETWORK_CODE = r"""
-import socket
-try:
-    socket.create_connection(("127.0.0.1", %d), timeout=3)
-    print("CONNECTED")
-except OSError as exc:
-    print("REFUSED", type(exc).__name__)
+_PROBE_CELL = r"""
+import numpy as np
+from gradedlib.data import load_mnist
+
+def predict(x, mu, sigma, pi):
+    return np.zeros(len(x), dtype=int)
+
+def data_seen():
+    try:
+        load_mnist("test")
+        test = 1
+    except Exception:
+        test = 0
+    return np.array([load_mnist("train")[0].shape[0], test])
 """
 
 
@@ -165,7 +172,7 @@ def run_checks(config=None, refs=None, course: str | None = None, log=None) -> l
     refs : grading.references.References, default=None
         The prepared references; ``None`` prepares them in the course's cache.
     course : str, default=None
-        The course folder (protected from every sandbox).
+        The course folder (hidden from every sandbox; ``c.Sandbox.course_folder`` unless set).
     log : callable, default=None
         Called with each Check as soon as it is known.
     """
@@ -177,8 +184,8 @@ def run_checks(config=None, refs=None, course: str | None = None, log=None) -> l
     from .sandbox import Sandbox
 
     config = Config(config) if config is not None else Config()
-    if course:
-        config.Sandbox.protected_paths = list(config.Sandbox.get("protected_paths", [])) + [str(course)]
+    if course and not config.Sandbox.get("course_folder"):
+        config.Sandbox.course_folder = str(course)
     results: list[Check] = []
 
     def add(check: Check):
@@ -195,29 +202,6 @@ def run_checks(config=None, refs=None, course: str | None = None, log=None) -> l
         return results
 
     env = sandbox.python_environment()
-    view_dir = tempfile.mkdtemp(prefix="gm-doctor-view-")
-    try:
-        os.makedirs(os.path.join(view_dir, "lib"))
-        status, out, err = _sandboxed(sandbox, _ENV_CODE, view_dir)
-        if status == 0:
-            import json
-
-            info = json.loads(out.strip().splitlines()[-1])
-            versions = ", ".join(f"{k} {v}" for k, v in info["found"].items())
-            add(Check("Python inside", "ok", f"{info['executable']} (prefix {info['prefix']}); {versions}; "
-                      f"{len(env.paths)} paths shown read-only: {', '.join(env.paths)}"))
-        else:
-            refused = "; ".join(f"{p} ({why})" for p, why in env.refused.items())
-            add(Check("Python inside", "FAILED", f"{sys.executable} cannot import what grading needs inside the "
-                      f"sandbox: {_last_line(err)}" + (f"; paths not shown: {refused}" if refused else "")))
-            return results
-        import ipykernel
-
-        add(Check("kernel spec", "ok", f"{sys.executable} -m ipykernel_launcher (ipykernel {ipykernel.__version__}, "
-                  "started by the grader in the sandbox; the installed kernel specs are not used)"))
-    finally:
-        shutil.rmtree(view_dir, ignore_errors=True)
-
     if refs is None:
         from .references import prepare
 
@@ -228,16 +212,56 @@ def run_checks(config=None, refs=None, course: str | None = None, log=None) -> l
             add(Check("data files", "FAILED", f"the references could not be prepared in {cache}: {exc}"))
             return results
     notebook_view, probe_view = str(refs.notebook_view), str(refs.probe_view)
-    data = []
-    for name, view, test in (("notebook", notebook_view, "present"), ("probe", probe_view, "absent")):
-        status, out, err = _sandboxed(sandbox, _DATA_CODE, view)
-        words = out.split()
-        if status != 0 or len(words) != 2 or words[1] != test:
-            add(Check("data files", "FAILED", f"the {name} view ({view}) inside the sandbox: "
-                      f"{_last_line(err) if status else out.strip()} (the test set must be {test})"))
-            return results
-        data.append(f"{name} view: {words[0]} training images, test set {test}")
-    add(Check("data files", "ok", "; ".join(data)))
+
+    # One sandboxed process: the environment, the notebook view's data, and the network.
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(4)
+    server.settimeout(0.2)
+    accepted = []
+    stop = threading.Event()
+
+    def accept():
+        while not stop.is_set():
+            try:
+                accepted.append(server.accept())
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        status, out, err = _sandboxed(sandbox, _ENV_CODE % server.getsockname()[1], notebook_view)
+    finally:
+        stop.set()
+        thread.join(2)
+        server.close()
+    if status != 0:
+        refused = "; ".join(f"{p} ({why})" for p, why in env.refused.items())
+        add(Check("Python inside", "FAILED", f"{sys.executable} cannot import what grading needs inside the "
+                  f"sandbox: {_last_line(err)}" + (f"; paths not shown: {refused}" if refused else "")))
+        return results
+    import json
+
+    info = json.loads(out.strip().splitlines()[-1])
+    versions = ", ".join(f"{k} {v}" for k, v in info["found"].items())
+    add(Check("Python inside", "ok", f"{info['executable']} (prefix {info['prefix']}); {versions}; "
+              f"{len(env.paths)} paths shown read-only: {', '.join(env.paths)}"))
+    import ipykernel
+
+    add(Check("kernel spec", "ok", f"{sys.executable} -m ipykernel_launcher (ipykernel {ipykernel.__version__}, "
+              "started by the grader in the sandbox; the installed kernel specs are not used)"))
+    if not info.get("train") or not info.get("test"):
+        add(Check("data files", "FAILED", f"the notebook view ({notebook_view}) inside the sandbox: "
+                  f"{info.get('data_error', 'no training or test set')}"))
+        return results
+    if info["network"].startswith("CONNECTED") or accepted:
+        add(Check("network", "FAILED" if sandbox.enabled else "WEAK", "a sandboxed process reached this machine's "
+                  "loopback"))
+    else:
+        add(Check("network", "ok", f"off (a connection to the grader's loopback: {info['network']})"))
 
     from .cgroups import describe
 
@@ -255,36 +279,6 @@ def run_checks(config=None, refs=None, course: str | None = None, log=None) -> l
     else:
         add(Check("process limit", "WEAK", f"64 threads started under a limit of 24 ({mechanisms['pids']}): a fork "
                   "bomb is stopped only by the time limits"))
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(4)
-    server.settimeout(0.2)
-    accepted = []
-
-    def accept():
-        end = time.monotonic() + 20
-        while time.monotonic() < end and not stop.is_set():
-            try:
-                accepted.append(server.accept())
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-
-    stop = threading.Event()
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    try:
-        status, out, err = _sandboxed(sandbox, _NETWORK_CODE % server.getsockname()[1], probe_view)
-    finally:
-        stop.set()
-        thread.join(2)
-        server.close()
-    if "CONNECTED" in out or accepted:
-        add(Check("network", "FAILED" if sandbox.enabled else "WEAK", "a sandboxed process reached this machine's "
-                  "loopback"))
-    else:
-        add(Check("network", "ok", f"off (a connection to the grader's loopback: {out.strip() or _last_line(err)})"))
 
     import nbformat
 
@@ -310,14 +304,22 @@ def run_checks(config=None, refs=None, course: str | None = None, log=None) -> l
     io_dir = tempfile.mkdtemp(prefix="gm-doctor-")
     try:
         t0 = time.monotonic()
-        cells = [(0, "import numpy as np\ndef predict(x, mu, sigma, pi):\n    return np.zeros(len(x), dtype=int)")]
         A = lambda name: {"kind": "array", "name": name}  # noqa: E731
-        call = ProbeCall("doctor", "predict", [A("x_small_100"), A("small_means"), A("small_sigma"), A("small_priors")])
-        result = Probe(sandbox, config=config).run(cells, [call], io_dir, probe_view)["doctor"]
-        if result.status == "returned" and result.items and result.items[0] is not None and len(result.items[0]) == 100:
-            add(Check("probe", "ok", f"a sandboxed probe called a function in {time.monotonic() - t0:.1f} s"))
-        else:
+        calls = [ProbeCall("doctor", "predict", [A("x_small_100"), A("small_means"), A("small_sigma"), A("small_priors")]),
+                 ProbeCall("data", "data_seen", [])]
+        found = Probe(sandbox, config=config).run([(0, _PROBE_CELL)], calls, io_dir, probe_view)
+        result, data = found["doctor"], found["data"]
+        seen = data.items[0].tolist() if data.status == "returned" and data.items and data.items[0] is not None else None
+        if not (result.status == "returned" and result.items and result.items[0] is not None
+                and len(result.items[0]) == 100):
             add(Check("probe", "FAILED", f"the probe's call {result.status}: {result.message}"))
+        elif seen is None or not seen[0] or seen[1]:
+            add(Check("data files", "FAILED", f"the probe's view ({probe_view}) must have the training set and not "
+                      f"the test set; found {seen} ({data.message})"))
+        else:
+            add(Check("data files", "ok", f"notebook view: {info['train']} training and {info['test']} test images; "
+                      f"probe view: {seen[0]} training images, no test set"))
+            add(Check("probe", "ok", f"a sandboxed probe called two functions in {time.monotonic() - t0:.1f} s"))
     except NotGradable as exc:
         add(Check("probe", "FAILED", str(exc)))
     finally:

@@ -74,9 +74,8 @@ class SandboxedExecute(NbGraderPreprocessor):
 
             config = Config(self.config)
             root = os.path.abspath(self._course_root())
-            protected = list(config.Sandbox.get("protected_paths", []))
-            if root not in protected:
-                config.Sandbox.protected_paths = protected + [root]
+            if not config.Sandbox.get("course_folder"):
+                config.Sandbox.course_folder = root
             try:
                 sandbox = Sandbox(config=config)
                 self.log.info("grading sandbox: %s", sandbox.describe_layer())

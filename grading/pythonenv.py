@@ -96,27 +96,30 @@ def _under_system(path: str) -> bool:
     return any(is_within(path, d) for d in ("/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32"))
 
 
-def find_environment(protected=(), executable: str | None = None) -> PythonEnvironment:
-    """The paths the interpreter ``executable`` (default: this one) needs, minus the ``protected`` ones.
+def find_environment(protected=(), courses=(), executable: str | None = None) -> PythonEnvironment:
+    """The paths the interpreter ``executable`` (default: this one) needs, minus the protected ones.
 
     Parameters
     ----------
     protected : iterable of str
-        Folders the sandbox must never show (the course folder, ...): no path
-        that contains one of them is shown, and nothing inside one of them
-        unless it is inside a prefix (a virtual environment in the course
-        folder is shown, the course's own sources are not). The grader's
-        working directory and home are added to the folders that no shown
-        path may contain.
+        Folders the sandbox must never show: nothing inside one of them and
+        no path that contains one is shown (even the interpreter's own
+        environment: then the sandbox cannot run it, which the doctor says).
+    courses : iterable of str
+        Course folders: no path that contains one is shown, and nothing
+        inside one unless it is inside a prefix (a virtual environment in the
+        course folder is shown, the course's own sources are not). The
+        grader's working directory and home are treated like ``courses``
+        for containment: no shown path contains them.
     executable : str, default=None
         The interpreter; ``None`` means ``sys.executable``.
     """
     executable = executable or sys.executable
     full = _query(executable, isolated=False)
     plain = _query(executable, isolated=True)
-    protected = [os.path.realpath(p) for p in protected if p]
-    courses = list(protected)
-    protected += [os.path.realpath(os.getcwd()), os.path.realpath(os.path.expanduser("~"))]
+    hidden = [os.path.realpath(p) for p in protected if p]
+    courses = [os.path.realpath(p) for p in courses if p]
+    protected = hidden + courses + [os.path.realpath(os.getcwd()), os.path.realpath(os.path.expanduser("~"))]
     protected += list(ALWAYS_PROTECTED)
     env = PythonEnvironment(executable=executable)
 
@@ -124,6 +127,9 @@ def find_environment(protected=(), executable: str | None = None) -> PythonEnvir
         for p in protected:
             if is_within(p, path):
                 return f"it contains the protected folder {p}"
+        for p in hidden:
+            if is_within(path, p) or is_within(os.path.realpath(path), p):
+                return f"it is inside the protected folder {p} (c.Sandbox.protected_paths)"
         if not in_prefix:
             for course in courses:
                 if is_within(path, course):

@@ -93,6 +93,10 @@ class Student:
         """nbgrader's final score: raw score minus the late penalty, at least 0."""
         return max(0.0, self.raw_score - self.late_penalty) if self.submitted else 0.0
 
+    @staticmethod
+    def autograded_folder_exists(folder: Path) -> bool:
+        return folder.is_dir() and any(folder.glob("*.ipynb"))
+
     @property
     def not_gradable(self) -> str | None:
         """Why the submission could not be graded, or ``None``."""
@@ -252,6 +256,11 @@ def collect(course, assignment: str, db_url: str | None = None, parts=DEFAULT_PA
             continue
         folder = course / "autograded" / student.id / assignment
         student.summary = _read_summary(folder / "grading_summary.json")
+        marker = course / ".grading-cache" / "not-gradable" / assignment / f"{student.id}.json"
+        if marker.is_file() and not student.autograded_folder_exists(folder):
+            # python -m grading autograde could not grade it (its own failure) and recorded nothing.
+            reason = (_read_summary(marker) or {}).get("reason") or "the grader could not grade it"
+            student.summary = {**(student.summary or {}), "not_gradable": f"not gradable: {reason}"}
         notebooks = {c.notebook for c in cells}
         present = [nb for nb in sorted(notebooks) if (folder / f"{nb}.ipynb").is_file()]
         student.autograded = bool(present) and len(present) == len(notebooks)

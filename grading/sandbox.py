@@ -185,9 +185,12 @@ class Sandbox(LoggingConfigurable):
     bwrap = Unicode("bwrap", help="The bubblewrap executable.").tag(config=True)
     protected_paths = List(
         Unicode(),
-        help="Folders a sandbox never sees (besides the grader's working directory and home, which are always "
-             "protected): no mount contains one, nothing inside one is shown unless it is part of the Python "
-             "environment. `python -m grading autograde` and the nbgrader preprocessor add the course folder.",
+        help="Folders a sandbox never sees: nothing inside one is shown and no mount contains one.",
+    ).tag(config=True)
+    course_folder = Unicode(
+        "",
+        help="The course folder: no mount contains it and nothing inside it is shown, except a Python environment "
+             "that lives there. `python -m grading autograde` and the nbgrader preprocessor set it.",
     ).tag(config=True)
     memory_limit = Int(
         4 * 2**30,
@@ -305,7 +308,7 @@ class Sandbox(LoggingConfigurable):
     def python_environment(self) -> PythonEnvironment:
         """The paths of the grader's Python that every sandbox shows (found once)."""
         if self._env is None:
-            self._env = find_environment(self.protected_paths)
+            self._env = find_environment(self.protected_paths, [self.course_folder] if self.course_folder else [])
         return self._env
 
     def view_path(self, student_root: str) -> str:
@@ -351,7 +354,8 @@ class Sandbox(LoggingConfigurable):
             args += ["--ro-bind", student_root, STUDENT_ROOT]
         if io_dir is not None:
             args += ["--bind", io_dir, io_dir]
-        args += ["--chdir", STUDENT_HOME, "--clearenv"]
+        # The sandbox's own root (where the folders above the mounts were made) is read-only too.
+        args += ["--remount-ro", "/", "--chdir", STUDENT_HOME, "--clearenv"]
         return args
 
     def environment(self, extra: dict | None = None, home: str = STUDENT_HOME, tmp: str = "/tmp",
