@@ -28,7 +28,8 @@ sys.path.insert(0, str(REPO / "bench"))
 
 import _results  # noqa: E402
 
-SUMMARY = re.compile(r"^=+ (.*\b(passed|failed|error)\b.* in [0-9.]+s.*) =+$", re.MULTILINE)
+# pytest's last line: "==== 476 passed, 2 skipped in 2023.45s (0:33:43) ====" (no "=" with -q)
+SUMMARY = re.compile(r"^=*\s*(\d+ (?:passed|failed|errors?)\b.* in [0-9.]+s\b.*?)\s*=*$", re.MULTILINE)
 
 
 def main() -> int:
@@ -43,7 +44,8 @@ def main() -> int:
         head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=clone, capture_output=True, text=True)
         if quick:
             command = [sys.executable, "-m", "pytest", "-m", "not slow", "-q", "-p", "no:cacheprovider"]
-            env = dict(os.environ, PYTHONPATH=str(clone))
+            bindir = Path(sys.executable).parent  # nbgrader runs alembic from the environment's bin/
+            env = dict(os.environ, PYTHONPATH=str(clone), PATH=f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}")
             label = 'python -m pytest -m "not slow" (quick tests, this environment)'
         else:
             command = ["bash", ".ci/run"]
@@ -53,7 +55,7 @@ def main() -> int:
         proc = subprocess.run(command, cwd=clone, env=env, capture_output=True, text=True)
         seconds = time.perf_counter() - start
     found = SUMMARY.findall(proc.stdout)
-    summary = found[-1][0] if found else "no pytest summary line found"
+    summary = found[-1] if found else "no pytest summary line found"
     out.append(f"commit {head.stdout.strip()}, {os.cpu_count()} CPUs")
     out.append(f"{label}: exit status {proc.returncode}")
     out.append(f"wall time: {seconds:.0f} s ({seconds / 60:.1f} min)")
