@@ -80,16 +80,19 @@ def render(title: str, tables: str, *, command: str, date: str, commit: str, mac
 
 
 def write(name: str, title: str, tables: str, *, started: str, load_start: str, notes: str = "",
-          folder: Path | None = None) -> Path:
+          folder: Path | None = None, measured_commit: str | None = None) -> Path:
     """Write ``<folder>/<name>.md`` (default folder ``bench/results``) for a run of this process.
 
     ``started`` and ``load_start`` are :func:`now` and :func:`load` taken when
-    the run began; the end's date and load average are taken here.
+    the run began; the end's date and load average are taken here. The commit
+    is this repository's HEAD (:func:`commit`), or ``measured_commit`` for a
+    script that measures a clone (the clone's HEAD, taken when it started).
     """
     folder = RESULTS if folder is None else Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     command = "python " + " ".join([os.path.relpath(sys.argv[0], REPO) if sys.argv[0] else "?", *sys.argv[1:]])
-    text = render(title, tables, command=f"`{command}`", date=f"{started} to {now()}", commit=commit(),
+    text = render(title, tables, command=f"`{command}`", date=f"{started} to {now()}",
+                  commit=measured_commit or commit(),
                   machine=machine(), load=f"{load_start} at the start, {load()} at the end", notes=notes)
     path = folder / f"{name}.md"
     path.write_text(text, encoding="utf-8")

@@ -64,7 +64,7 @@ def main() -> None:
         say(f"ratio clean / cached: {clean / cached:.1f}")
     if "--no-results" not in sys.argv[1:]:
         path = _results.write("book_build", "Book build (bench/book_build.py)", "\n".join(out), started=started,
-                              load_start=load_start)
+                              load_start=load_start, measured_commit=head.stdout.strip())
         print(f"written: {path}")
 
 if __name__ == "__main__":

@@ -66,7 +66,8 @@ def main() -> int:
     if "--no-results" not in sys.argv[1:]:
         name = "ci_quick" if quick else "ci"
         title = "Quick tests (bench/ci.py --quick)" if quick else "CI from a fresh clone (bench/ci.py)"
-        path = _results.write(name, title, "\n".join(out), started=started, load_start=load_start)
+        path = _results.write(name, title, "\n".join(out), started=started, load_start=load_start,
+                              measured_commit=head.stdout.strip())
         print(f"written: {path}")
     return proc.returncode
 
