@@ -67,5 +67,6 @@ def main() -> None:
                               load_start=load_start, measured_commit=head.stdout.strip())
         print(f"written: {path}")
 
+
 if __name__ == "__main__":
     main()
