@@ -196,6 +196,18 @@ def test_guides_and_readme_quote_only_recorded_figures():
     )
 
 
+def test_no_dated_log_in_the_readme_or_the_guides():
+    """Dates and times of runs belong to the results files, which the Measurements page includes."""
+    stamp = re.compile(r"\b20\d\d-\d\d-\d\d\b|\b\d\d:\d\d(:\d\d)? UTC\b|\bcommit [0-9a-f]{7,}\b")
+    assert stamp.search("measured 2026-11-28 13:57 UTC at commit 4e1309b")
+    bad = {}
+    for path in [README, *sorted((ROOT / "guides").glob("*.md")), *sorted((ROOT / "guides").glob("*.rst"))]:
+        found = [m.group(0) for m in stamp.finditer(_prose(path.read_text(encoding="utf-8")))]
+        if found:
+            bad[path.relative_to(ROOT).as_posix()] = found
+    assert bad == {}, bad
+
+
 def test_the_settings_quoted_are_the_configured_ones():
     for figure, sources in SETTINGS.items():
         for file, pattern in sources:
