@@ -22,6 +22,11 @@ one table; every ratio compares timings measured in this same run.
     stratified hold-out of 10,000 training images (one path over the default
     grid, no search for shrinkage in closed form), then the fit time on all
     60,000 training images and the test error (``--no-family`` skips it).
+
+The tables are also written, with the machine, date, commit and load average,
+into ``bench/results/benchmark.md`` (``--results-name`` changes the name,
+``--no-results`` writes nothing), the file the book's Measurements page
+includes.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ import numpy as np
 from scipy.stats import multivariate_normal
 from sklearn.model_selection import train_test_split
 
+import _results
 from gradedlib import GaussianGenerativeClassifier, choose_c, load_mnist
 
 
@@ -241,7 +247,11 @@ def main(argv=None):
     parser.add_argument("--no-family", action="store_true", help="skip the covariance-family table")
     parser.add_argument("--parts", default="cli,choose,predict,family",
                         help="comma-separated subset of cli,choose,predict,family (default: all)")
+    parser.add_argument("--results-name", default="benchmark",
+                        help="write the tables into bench/results/NAME.md (default: benchmark)")
+    parser.add_argument("--no-results", action="store_true", help="print only; write no results file")
     args = parser.parse_args(argv)
+    started, load_start = _results.now(), _results.load()
     n_timed_50 = args.seed_candidates or (2 if args.quick else 5)
     n_timed_6 = 2 if args.quick else 6
     n_loop = 50 if args.quick else 200
@@ -263,24 +273,27 @@ def main(argv=None):
         bench_family(X, y, X_test, y_test, family_rows)
 
     import os
-    print(f"parts: {sorted(parts)}{' (--quick)' if args.quick else ''}")
-    print(f"machine: {os.cpu_count()} CPUs; numpy {np.__version__}; load average at the end {os.getloadavg()}")
-    print(f"{'task':<32} {'method':<30} {'seconds / ratio':>16}  notes")
-    print("-" * 120)
+    out = [f"parts: {sorted(parts)}{' (--quick)' if args.quick else ''}",
+           f"machine: {os.cpu_count()} CPUs; numpy {np.__version__}; load average at the end {os.getloadavg()}",
+           f"{'task':<32} {'method':<30} {'seconds / ratio':>16}  notes",
+           "-" * 120]
     for task, method, value, note in rows:
         unit = "x" if method.startswith("ratio") else ("MB" if "MB" in method else "s")
-        print(f"{task:<32} {method:<30} {value:>14.2f} {unit:<2} {note}")
-    print("(*) extrapolated from a subset, see notes")
+        out.append(f"{task:<32} {method:<30} {value:>14.2f} {unit:<2} {note}")
+    out.append("(*) extrapolated from a subset, see notes")
     if family_rows:
-        print()
-        print(f"{'variant':<30} {'test error':>10} {'fit 60k (s)':>12} {'predict 10k (s)':>16}  c")
-        print("-" * 120)
+        out += ["", f"{'variant':<30} {'test error':>10} {'fit 60k (s)':>12} {'predict 10k (s)':>16}  c", "-" * 120]
         for name, err, t_fit, t_pred, c_text in family_rows:
-            print(f"{name:<30} {err:>10.4f} {t_fit:>12.2f} {t_pred:>16.2f}  {c_text}")
-    if not (ok_a6 and ok_a50 and ok_b):
-        print("WARNING: results of the methods disagree (see notes)")
-        return 1
-    return 0
+            out.append(f"{name:<30} {err:>10.4f} {t_fit:>12.2f} {t_pred:>16.2f}  {c_text}")
+    agree = ok_a6 and ok_a50 and ok_b
+    if not agree:
+        out.append("WARNING: results of the methods disagree (see notes)")
+    print("\n".join(out))
+    if not args.no_results:
+        path = _results.write(args.results_name, "Library benchmark (bench/benchmark.py)", "\n".join(out),
+                              started=started, load_start=load_start)
+        print(f"written: {path}")
+    return 0 if agree else 1
 
 
 if __name__ == "__main__":

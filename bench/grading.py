@@ -20,6 +20,10 @@ projections, two ways: from the measured throughput of the simulated class
 (whose attacks stop early), and with every submission costing what the
 reference costs (notebook + probe + judge, in core-seconds). Both assume that
 throughput grows with cores (one worker per core) and nothing else limits it.
+
+The table is also written, with the machine, date, commit and load average,
+into ``bench/results/grading.md`` (``--no-results`` writes nothing), the file
+the book's Measurements page includes.
 """
 
 from __future__ import annotations
@@ -37,11 +41,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
 import nbformat  # noqa: E402
 
 from assignment_fixtures.course import ASSIGNMENT, BIN, NOTEBOOK, SOLUTION, build_submission, make_course, nbgrader  # noqa: E402
 from assignment_fixtures.submissions import SUBMISSIONS  # noqa: E402
+import _results  # noqa: E402
 
 
 PLAIN_PIPELINE = """
@@ -95,7 +101,9 @@ def main(argv=None) -> int:
     parser.add_argument("--class-size", type=int, default=15)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--skip-plain", action="store_true", help="do not time plain nbgrader autograde")
+    parser.add_argument("--no-results", action="store_true", help="print only; write no bench/results/grading.md")
     args = parser.parse_args(argv)
+    started = _results.now()
     students = ["reference"] + [s for s in SUBMISSIONS if s not in ("reference", "infinite_loop")]
     students = students[: args.class_size]
     rows = []
@@ -148,10 +156,14 @@ def main(argv=None) -> int:
                 rows.append((f"PROJECTION {n} students", f"{cores} cores, every one like the reference",
                              f"{hours:.2f} h", f"from {full:.0f} core-seconds per submission"))
         shutil.rmtree(tmp, ignore_errors=True)
-    print(f"load average at start: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; cores: {os.cpu_count()}")
-    print(f"{'task':<28} {'method':<58} {'value':>10}  notes")
-    for row in rows:
-        print(f"{row[0]:<28} {row[1]:<58} {row[2]:>10}  {row[3]}")
+    out = [f"load average at start: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; cores: {os.cpu_count()}",
+           f"{'task':<28} {'method':<58} {'value':>10}  notes"]
+    out += [f"{row[0]:<28} {row[1]:<58} {row[2]:>10}  {row[3]}" for row in rows]
+    print("\n".join(out))
+    if not args.no_results:
+        path = _results.write("grading", "Grading benchmark (bench/grading.py)", "\n".join(out), started=started,
+                              load_start=f"{load[0]:.2f} {load[1]:.2f}")
+        print(f"written: {path}")
     return 0
 
 

@@ -324,7 +324,7 @@ def argmax_joint_kernel(X, means, log_priors, bases, scale, c, dtype=np.float64)
     spherical models, whose scoring is cheap or shared), for ``c_j = 0``
     (allowed when that covariance is non-singular; the staged form divides
     by ``c``), and when the first
-    stage would hold more than :data:`_MAX_FIRST_STAGE` of the directions
+    stage would hold more than ``_MAX_FIRST_STAGE`` of the directions
     (a small ``c``), this is the argmax of :func:`log_joint_kernel`.
 
     With ``w_i = a lambda_i / (c (a lambda_i + c))`` (largest for the largest
@@ -339,7 +339,7 @@ def argmax_joint_kernel(X, means, log_priors, bases, scale, c, dtype=np.float64)
     of ``x - mu`` on the class's varying pixels. So each log-joint is known to
     lie in an interval. A row is decided when the lower end of the best class
     exceeds the upper end of every other class (with a relative slack for
-    roundoff); undecided rows get the next directions (:data:`_STAGES`), and
+    roundoff); undecided rows get the next directions (``_STAGES``), and
     after the last stage the intervals have width 0 (the exact value). On
     MNIST with ``c`` in the thousands, about 80 of about 580 directions per
     class decide four rows in five.

@@ -5,15 +5,15 @@ regularized covariance ``a_j C_j + c_j I``, stored as an
 :class:`gradedlib.density.Eigenbasis` of ``C_j`` and scored by the one kernel
 of :mod:`gradedlib.density`:
 
-============  =====================================================  ======================
-covariance    ``C_j``                                                known as
-============  =====================================================  ======================
-"spherical"   ``sigma^2 I``, ``sigma^2 = tr(S_pooled) / d`` (shared)  nearest mean (+ priors)
-"diag"        ``diag(S_j)``                                          Gaussian naive Bayes
-"tied"        ``S_pooled = sum_j (n_j / n) S_j`` (shared)            LDA
-"full"        ``alpha S_j + (1 - alpha) S_pooled``                   QDA (``alpha=1``),
-                                                                     Friedman's RDA
-============  =====================================================  ======================
+============  =======================================================  ======================
+covariance    ``C_j``                                                  known as
+============  =======================================================  ======================
+"spherical"   ``sigma^2 I``, ``sigma^2 = tr(S_pooled) / d`` (shared)    nearest mean (+ priors)
+"diag"        ``diag(S_j)``                                            Gaussian naive Bayes
+"tied"        ``S_pooled = sum_j (n_j / n) S_j`` (shared)              LDA
+"full"        ``alpha S_j + (1 - alpha) S_pooled``                     QDA (``alpha=1``),
+                                                                       Friedman's RDA
+============  =======================================================  ======================
 
 ``S_j`` is the maximum-likelihood covariance of class ``j`` (divide by
 ``n_j``). ``a_j = 1`` and ``c_j`` is given, except for shrinkage in closed

@@ -131,7 +131,8 @@ class GaussianGenerativeClassifier(ClassifierMixin, BaseEstimator):
         Precision of the projection onto the eigenvectors when scoring, the
         only ``O(n d^2)`` step; log-determinants and sums stay float64.
         ``numpy.float32`` moves half the bytes; on MNIST its labels equal
-        float64's on all 10,000 test images (``bench/benchmark.py``, README).
+        float64's on all 10,000 test images (``bench/benchmark.py``, whose last run is in
+        ``bench/results/benchmark.md``).
         Fitting is always float64.
 
     Attributes

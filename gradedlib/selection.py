@@ -4,7 +4,7 @@
 cross-validation), fits the model once per split, and scores every candidate
 ``c`` from one eigendecomposition per class: a new ``c`` costs ``O(n d)`` per
 class, not a new ``O(d^3)`` factorisation: all candidates are scored by one
-call of :meth:`GaussianGenerativeClassifier.joint_log_proba_path`, the same
+call of :meth:`~gradedlib.model.GaussianGenerativeClassifier.joint_log_proba_path`, the same
 density kernel (:mod:`gradedlib.density`) that ``predict`` uses.
 """
 

@@ -22,6 +22,10 @@ reports, per page:
   wider than the window, and content cut off by an element that hides its
   overflow instead of scrolling it.
 
+:func:`search_site` types queries into a page's search box (a form whose
+action is Sphinx's ``search.html``), submits it, and returns the pages that
+Sphinx's search lists for each query.
+
 It is test support code, used by ``tests/test_bookcheck.py`` (tiny fixture
 pages, each broken in one way) and ``tests/test_book.py`` (the real book).
 """
@@ -49,7 +53,9 @@ from pathlib import Path
 
 import websocket  # websocket-client
 
-__all__ = ["LAYOUT_WIDTHS", "PageReport", "check_site", "chromium_for_tests", "find_chromium", "html_pages"]
+__all__ = [
+    "LAYOUT_WIDTHS", "PageReport", "check_site", "chromium_for_tests", "find_chromium", "html_pages", "search_site",
+]
 
 # Window widths (CSS pixels) at which every page's layout is checked: a
 # desktop window and a phone held upright.
@@ -610,6 +616,102 @@ def _check_page(cdp: _Cdp, origin: str, page: str, links: _LinkChecker, timeout:
         report.problems.extend(links.problems(href))
     report.problems.extend(_layout_problems(cdp, widths, timeout))
     return report
+
+
+# Runs in a page: fills the first search box (a form whose action is Sphinx's
+# search.html, with an input named q) and submits it. Returns false when the
+# page has no such form.
+_SEARCH_SUBMIT = r"""
+((query) => {
+  const form = Array.from(document.querySelectorAll("form"))
+    .find((f) => /search\.html$/.test(f.getAttribute("action") || "") && f.querySelector("input[name=q]"));
+  if (!form) { return false; }
+  form.querySelector("input[name=q]").value = query;
+  form.submit();
+  return true;
+})
+"""
+
+# Runs in Sphinx's search page: null while the search runs, else the result
+# links (Sphinx writes its summary once every result is shown).
+_SEARCH_RESULTS = r"""
+(() => {
+  const summary = document.querySelector("#search-results .search-summary");
+  const text = summary ? summary.textContent : "";
+  if (!/finished|did not match/i.test(text)) { return null; }
+  return Array.from(document.querySelectorAll("#search-results ul.search li"))
+    .map((li) => { const a = li.querySelector("a"); return a ? a.href : ""; });
+})()
+"""
+
+
+def search_site(root, queries, *, start_page, chromium=None, timeout=60.0) -> dict:
+    """Search a Sphinx site with its search box, as a reader does.
+
+    Parameters
+    ----------
+    root : str or Path
+        Directory served as the site root (e.g. ``_build/html``).
+    queries : sequence of str
+        What to type into the search box, one search each.
+    start_page : str
+        Page (relative to ``root``) whose search box is used.
+    chromium : str, default=None
+        Chromium executable; ``None`` uses :func:`find_chromium`.
+    timeout : float, default=60.0
+        Seconds allowed for Chromium to start, for each page to load and for
+        each search to finish.
+
+    Returns
+    -------
+    results : dict
+        For each query, the result pages, relative to ``root`` (without
+        their query string or fragment), in the order the search lists them.
+    """
+    root = Path(root)
+    executable = chromium or find_chromium()
+    if executable is None:
+        raise FileNotFoundError("No Chromium executable on PATH (tried chromium, chromium-browser, google-chrome).")
+    results = {}
+    with _serve(root) as origin, _chromium(executable, timeout) as devtools:
+        cdp = _Cdp(_page_target(devtools, timeout), timeout)
+        try:
+            for domain in ("Page", "Runtime"):
+                cdp.call(f"{domain}.enable", timeout)
+            for query in queries:
+                url = f"{origin}/{urllib.parse.quote(start_page)}"
+                error = _navigate(cdp, url, timeout)
+                if error:
+                    raise RuntimeError(f"could not open {start_page}: {error}")
+                submitted = cdp.call("Runtime.evaluate", timeout, expression=f"{_SEARCH_SUBMIT}({json.dumps(query)})",
+                                     returnByValue=True)["result"].get("value")
+                if not submitted:
+                    raise AssertionError(f"{start_page} has no search box (a form to search.html with an input q)")
+                # The form's submission navigates to search.html; until it has, the
+                # old page (or none) answers, so wait for the search page first.
+                deadline = time.monotonic() + timeout
+                found = None
+                while found is None:
+                    if time.monotonic() > deadline:
+                        raise TimeoutError(f"the search for {query!r} did not finish within {timeout} s")
+                    time.sleep(0.1)
+                    try:
+                        where = cdp.call("Runtime.evaluate", timeout, returnByValue=True,
+                                         expression="location.pathname + ' ' + document.readyState")
+                        if not where["result"].get("value", "").endswith("search.html complete"):
+                            continue
+                        found = cdp.call("Runtime.evaluate", timeout, expression=_SEARCH_RESULTS,
+                                         returnByValue=True)["result"].get("value")
+                    except RuntimeError:  # the page navigated while it was asked
+                        continue
+                pages = []
+                for href in found:
+                    path = urllib.parse.urlsplit(href).path
+                    pages.append(urllib.parse.unquote(path[len(urllib.parse.urlsplit(origin).path) + 1:]))
+                results[query] = pages
+        finally:
+            cdp.close()
+    return results
 
 
 if __name__ == "__main__":  # pragma: no cover - manual use: python tests/bookcheck.py _build/html

@@ -11,7 +11,9 @@ glue roles), and two of them are run top to bottom as "Run all" runs them
 page, served on loopback with no network, and ``bookcheck`` reports console
 errors, requests outside the book, broken images and links, unrendered
 maths, and, at 1280 px and at 400 px, display equations wider than their
-column, pages wider than the window and content cut off.
+column, pages wider than the window and content cut off. The guides (the
+book's last part, ``guides/``) are checked the same way, and the book's
+search box must find them.
 """
 
 import html
@@ -23,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from bookcheck import check_site, chromium_for_tests, html_pages
+from bookcheck import check_site, chromium_for_tests, html_pages, search_site
 
 REPO = Path(__file__).resolve().parents[1]
 HTML = REPO / "_build" / "html"
@@ -41,6 +43,9 @@ CHAPTERS = [
     "09_beyond",
     "10_assignment",
 ]
+
+# The guides by role (tests/test_docs.py checks their sources without a build).
+GUIDES = ["students", "instructors", "grading", "library", "reference", "contributors", "measurements"]
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(2400)]
 
@@ -96,6 +101,71 @@ def test_every_page_is_clean_in_a_browser(build):
     # The chapters with equations really have rendered maths (not vacuously clean).
     with_math = {r.page for r in reports if r.n_math > 0}
     assert {f"book/{c}.html" for c in ("03_gaussian_model", "05_regularization", "06_huge_c")} <= with_math
+    # The guides were among the pages checked.
+    assert {f"guides/{g}.html" for g in GUIDES} <= {r.page for r in reports}
+
+
+# --- The guides (the book's last part) ---
+
+
+def test_every_guide_is_built_and_linked_from_the_landing_page(build):
+    assert build.returncode == 0, "the book did not build"
+    landing = (HTML / "book" / "index.html").read_text(encoding="utf-8")
+    article = landing[landing.index("<article"):landing.index("</article>")]  # the page's text, not its sidebar
+    hrefs = {html.unescape(h) for h in re.findall(r'<a\b[^>]*\bhref="([^"#]*)', article)}
+    for guide in GUIDES:
+        assert (HTML / "guides" / f"{guide}.html").is_file(), f"guides/{guide}.html was not built"
+        assert f"../guides/{guide}.html" in hrefs, f"the landing page does not link guides/{guide}.html"
+
+
+def test_the_library_reference_is_generated_from_every_docstring(build):
+    """Every public function and class of every public module has its entry, with its own docstring's text."""
+    import importlib
+    import inspect
+
+    assert build.returncode == 0, "the book did not build"
+    page = (HTML / "guides" / "reference.html").read_text(encoding="utf-8")
+    ids = set(re.findall(r'id="(gradedlib\.[^"]+)"', page))
+    text = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).split())
+    modules = sorted(p.stem for p in (REPO / "gradedlib").glob("*.py") if not p.name.startswith("_"))
+    n_objects = 0
+    for name in modules:
+        module = importlib.import_module(f"gradedlib.{name}")
+        assert f'id="module-gradedlib.{name}"' in page, f"module gradedlib.{name} is not in the reference"
+        for member in module.__all__:
+            obj = getattr(module, member)
+            if not callable(obj):
+                continue
+            assert f"gradedlib.{name}.{member}" in ids, f"gradedlib.{name}.{member} is not in the reference"
+            # The first sentence of its docstring, as the page shows it (roles and markup aside).
+            first = inspect.getdoc(obj).split("\n\n")[0]
+            words = [w for w in re.sub(r":\w+:|[`*]", "", first).split() if w.isalpha()][:4]
+            assert all(w in text for w in words), f"gradedlib.{name}.{member}: its docstring is not shown"
+            n_objects += 1
+    assert n_objects >= 40
+    # numpydoc sections became field lists (napoleon), and scikit-learn's generated methods are left out.
+    assert re.search(r"Parameters ?:", text) and re.search(r"Returns ?:", text)
+    assert "set_score_request" not in page
+
+
+def test_every_guide_page_has_the_search_box(build):
+    assert build.returncode == 0, "the book did not build"
+    for guide in GUIDES:
+        page = (HTML / "guides" / f"{guide}.html").read_text(encoding="utf-8")
+        assert re.search(r'<form[^>]*action="[^"]*search\.html"[^>]*>.*?name="q"', page, flags=re.S), guide
+
+
+def test_the_search_box_finds_the_guides(build):
+    """Typed into a guide's search box, as a reader does: Sphinx's search, offline, lists the guide pages."""
+    assert build.returncode == 0, "the book did not build"
+    found = search_site(HTML, ["autograde", "selfcheck", "LinAlgError", "qzxwvjk"], start_page="guides/students.html",
+                        chromium=chromium_for_tests(), timeout=120)
+    assert "guides/instructors.html" in found["autograde"] and "guides/grading.html" in found["autograde"]
+    assert {"guides/students.html", "guides/reference.html"} <= set(found["selfcheck"])
+    assert {"guides/students.html", "guides/reference.html", "book/04_singular_covariances.html"} <= set(
+        found["LinAlgError"]
+    )
+    assert found["qzxwvjk"] == [], "the search lists pages for a word that is nowhere"
 
 
 # --- The reader notebooks and the launch links (_ext/reader_notebooks.py) ---

@@ -51,7 +51,7 @@ def toc_sources(toc: Path = TOC) -> list[tuple[Path, bool]]:
             entries.append((chapter["file"], numbered))
     sources = []
     for name, is_chapter in entries:
-        candidates = [REPO / f"{name}{suffix}" for suffix in ("", ".md", ".ipynb")]
+        candidates = [REPO / f"{name}{suffix}" for suffix in ("", ".md", ".ipynb", ".rst")]
         path = next((p for p in candidates if p.is_file()), None)
         assert path is not None, f"{name} is listed in {toc.name} but has no source file"
         sources.append((path, is_chapter))

@@ -111,3 +111,37 @@ def test_each_broken_page_fails_for_its_reason(reports, page):
 def test_missing_root_is_an_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="'root' argument"):
         check_site(tmp_path / "no-such-dir", chromium="chromium")
+
+
+# --- search_site: a tiny Sphinx site with its search page ---
+
+
+@pytest.fixture(scope="module")
+def sphinx_site(tmp_path_factory):
+    """Two pages built by Sphinx (its basic theme's search box and search page), and one page with no search box."""
+    import subprocess
+    import sys
+
+    src = tmp_path_factory.mktemp("sphinx-src")
+    out = tmp_path_factory.mktemp("sphinx-html")
+    (src / "conf.py").write_text('project = "fixture"\nhtml_theme = "basic"\n')
+    (src / "index.rst").write_text("Fixture\n=======\n\nA page about the needle.\n\n.. toctree::\n\n   other\n")
+    (src / "other.rst").write_text("Other\n=====\n\nA page about nothing in particular.\n")
+    subprocess.run([sys.executable, "-m", "sphinx", "-q", "-b", "html", str(src), str(out)], check=True)
+    (out / "nosearch.html").write_text("<!DOCTYPE html><html><body><p>No search box here.</p></body></html>")
+    return out
+
+
+def test_search_site_lists_the_pages_that_hold_the_word(sphinx_site):
+    from bookcheck import search_site
+
+    found = search_site(sphinx_site, ["needle", "particular", "qzxwvjk"], start_page="other.html",
+                        chromium=chromium_for_tests(), timeout=60)
+    assert found == {"needle": ["index.html"], "particular": ["other.html"], "qzxwvjk": []}
+
+
+def test_search_site_fails_on_a_page_without_a_search_box(sphinx_site):
+    from bookcheck import search_site
+
+    with pytest.raises(AssertionError, match="has no search box"):
+        search_site(sphinx_site, ["needle"], start_page="nosearch.html", chromium=chromium_for_tests(), timeout=60)

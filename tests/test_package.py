@@ -126,7 +126,7 @@ def test_metadata(dists):
     assert "gradedlib = gradedlib.cli:main" in entry_points
 
 
-@pytest.mark.parametrize("where", ["README.md", "book/10_assignment.md", "the release's first cell"])
+@pytest.mark.parametrize("where", ["README.md", "guides/students.md", "book/10_assignment.md", "the release's first cell"])
 def test_install_command_names_this_wheel(where):
     """The one install command, wherever students read it, is the wheel this version builds."""
     if where.startswith("the release"):
