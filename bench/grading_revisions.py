@@ -1,6 +1,6 @@
 """Time per submission of two versions of the grader, side by side in one run (plain Python, not a test).
 
-    python bench/grading_revisions.py [--old REV] [--rounds N] [--out bench/results/grading_revisions.md]
+    python bench/grading_revisions.py [--old REV] [--rounds N]
 
 For the grader of git revision ``--old`` (default: the parent of the first
 commit that touched grading/pythonenv.py, i.e. before the environment and
@@ -10,15 +10,14 @@ submission; only ``grading/`` differs), prepares the references of each
 before timing, then grades the reference solution with ``python -m grading
 autograde --student reference --workers 1 --force``, alternating old and new
 for ``--rounds`` rounds, and prints each time, the medians and the ratio
-new/old.  Load average and commit are printed with the figures; the table is
-also written to ``--out``.
+new/old.  The table is written, with the machine, date, commit and load, to
+``bench/results/grading_revisions.md``.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -29,6 +28,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import _results  # noqa: E402
 
 import nbformat  # noqa: E402
 
@@ -77,13 +79,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--old", default=None, help="git revision of the old grader")
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "grading_revisions.md"))
     args = parser.parse_args()
     old = args.old
     if not old:
         first = _git("log", "--format=%H", "--diff-filter=A", "--", "grading/pythonenv.py").splitlines()[-1]
         old = f"{first}^"
     old_sha = _git("rev-parse", "--short", old)
+    started, load_start = _results.now(), _results.load()
     work = Path(tempfile.mkdtemp(prefix="gm-bench-revisions-"))
     try:
         old_src = work / "old-grading"
@@ -105,31 +107,23 @@ def main() -> int:
         per = {k: statistics.median(v) for k, v in grading.items()}
         ratio = per["new"] / per["old"]
         lines = [
-            "# Time per submission: the grader before and after (bench/grading_revisions.py)",
+            f"old grader: {old_sha}; new grader: the working tree",
+            "python -m grading autograde --student reference --workers 1 --force (the reference solution;",
+            "references prepared before; old and new alternate)",
             "",
-            f"Machine: {platform.node()}, {os.cpu_count()} cores, {platform.platform()}; "
-            f"date {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; working tree on {_git('rev-parse', '--short', 'HEAD')}"
-            f" against {old_sha}; load average (1 min) {min(load):.1f}-{max(load):.1f} during the run.",
-            "",
-            "`python -m grading autograde --student reference --workers 1 --force`, the reference solution, "
-            "references prepared before; old and new alternate.",
-            "",
-            "| grader | submission (s), each run | median | whole command (s), each run | median |",
-            "| --- | --- | --- | --- | --- |",
-            f"| old ({old_sha}) | {', '.join(f'{t:.1f}' for t in grading['old'])} | {per['old']:.1f} | "
-            f"{', '.join(f'{t:.1f}' for t in times['old'])} | {medians['old']:.1f} |",
-            f"| new (working tree) | {', '.join(f'{t:.1f}' for t in grading['new'])} | {per['new']:.1f} | "
-            f"{', '.join(f'{t:.1f}' for t in times['new'])} | {medians['new']:.1f} |",
-            "",
-            f"Ratio new/old of the time per submission: {ratio:.3f} (target: at most 1.10). The whole command "
-            f"also holds the once-per-run costs (nbgrader's recording phase, and in the new grader the doctor's "
-            f"preflight): ratio {medians['new'] / medians['old']:.3f}.",
-            "",
+            f"{'grader':<8} {'submission (s), each run':<28} {'median':>7}   {'whole command (s), each run':<28} {'median':>7}",
         ]
+        for name in ("old", "new"):
+            lines.append(f"{name:<8} {', '.join(f'{t:.1f}' for t in grading[name]):<28} {per[name]:>7.1f}   "
+                         f"{', '.join(f'{t:.1f}' for t in times[name]):<28} {medians[name]:>7.1f}")
+        lines += ["", f"ratio new/old, time per submission: {ratio:.3f} (target: at most 1.10)",
+                  f"ratio new/old, whole command: {medians['new'] / medians['old']:.3f} (once-per-run costs "
+                  "included: nbgrader's recording, and the new grader's doctor)"]
         text = "\n".join(lines)
         print(text)
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(text)
+        path = _results.write("grading_revisions", "The grader before and after (bench/grading_revisions.py)", text,
+                              started=started, load_start=load_start)
+        print(f"wrote {path}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0

@@ -1,8 +1,8 @@
 """The documentation without a build: a short README, guides by role, measurements kept apart.
 
 - README.md stays short, keeps the two Quick start commands (and ``.ci/run``
-  runs its test command), links every guide, and leaves "Where you can grade"
-  to the grader's work;
+  runs its test command), links every guide, and says where you can grade
+  (each place, its sandbox layer, the tests that measure it);
 - the guides are the book's last part (``_toc.yml``), each with its title;
 - a guide (or the README) quotes a measured figure only if a benchmark script
   wrote it into ``bench/results/*.md``; the other figures with a unit of time
@@ -39,7 +39,6 @@ GUIDES = {
     "contributors.md": "For contributors",
     "measurements.md": "Measurements",
 }
-PLACEHOLDER = "(filled in by the grader work: issue 19)"
 
 
 def _section(text: str, title: str) -> str:
@@ -94,9 +93,15 @@ def test_readme_gives_licence_and_data_credits():
 
 
 @pytest.mark.parametrize("where", ["README.md", "guides/instructors.md"])
-def test_where_you_can_grade_is_left_to_the_grader_work(where):
+def test_where_you_can_grade_names_each_place_its_layer_and_the_tests_that_measure_it(where):
     body = _section((ROOT / where).read_text(encoding="utf-8"), "Where you can grade")
-    assert [line for line in body.splitlines() if line.strip()] == [PLACEHOLDER]
+    assert "python -m grading doctor" in body
+    rows = [line for line in body.splitlines() if line.startswith("| ") and not line.startswith("| ---")][1:]
+    for place in ("as root", "ordinary user", "Docker", "Ubuntu 24.04", "macOS"):
+        assert any(place in row for row in rows), place
+    for test_file in set(re.findall(r"tests/test_[a-z_]+\.py", body)):
+        assert (ROOT / test_file).is_file(), test_file
+    assert "not tested here" in body
 
 
 # --- The guides in the book ---
