@@ -346,6 +346,9 @@ def main(argv=None) -> int:
     from .autograde import load_config
 
     course = Path(args.course).resolve()
+    if not (course / "nbgrader_config.py").exists():
+        print(f"python -m grading doctor: no nbgrader_config.py in {course} (use --course)", file=sys.stderr)
+        return 2
     try:
         config = load_config(course, rest)
     except ValueError as exc:

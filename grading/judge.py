@@ -80,9 +80,15 @@ GRADING_MODULES = ("sandbox.py", "confine.py", "cgroups.py", "pythonenv.py", "ex
 GRADING_SECTIONS = ("Sandbox", "NotebookExecutor", "Probe")
 
 
+#: Settings of those sections that say where the grader runs, not how it grades (``python -m grading
+#: autograde`` sets the course folder; the nbgrader run that records its grades does not).
+PLACE_SETTINGS = {("Sandbox", "course_folder")}
+
+
 def grading_config(config) -> dict:
     """The sections of ``config`` that decide a grade, as text (a value read from a command line is a string)."""
-    return {name: {k: str(v) for k, v in dict(config[name]).items()} for name in GRADING_SECTIONS if name in config}
+    return {name: {k: str(v) for k, v in dict(config[name]).items() if (name, k) not in PLACE_SETTINGS}
+            for name in GRADING_SECTIONS if name in config}
 
 
 def submission_key(nb: NotebookNode, config: dict | None = None) -> str:

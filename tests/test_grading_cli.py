@@ -18,7 +18,7 @@ def _run(*args, cwd=ROOT):
 
 def test_usage_lists_the_commands():
     out = _run("--help")
-    assert out.returncode == 0 and "autograde" in out.stdout and "report" in out.stdout
+    assert out.returncode == 0 and "autograde" in out.stdout and "report" in out.stdout and "doctor" in out.stdout
 
 
 def test_an_unknown_command_is_named():
@@ -37,5 +37,11 @@ def test_autograde_argument_errors_say_what_was_expected(args, message):
 
 def test_autograde_outside_a_course_says_where_it_looked(tmp_path):
     out = subprocess.run([sys.executable, "-m", "grading", "autograde", "a", "--course", str(tmp_path)],
+                         cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2 and f"no nbgrader_config.py in {tmp_path}" in out.stderr
+
+
+def test_doctor_outside_a_course_says_where_it_looked(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "grading", "doctor", "--course", str(tmp_path)],
                          cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert out.returncode == 2 and f"no nbgrader_config.py in {tmp_path}" in out.stderr

@@ -4,7 +4,8 @@ Each set-up grades the same small class with ``python -m grading autograde``
 (the reference solution, the untouched release as the faulty one, and the
 attack ``reads_course`` of the simulated class) and checks the scores in the
 gradebook, that every attack failed, and that ``python -m grading doctor``
-passes there:
+passes there (the autograde runs after it skip the repeated preflight, which
+``tests/test_assignment_grading.py`` and the broken set-up exercise):
 
 * the Python environment under ``/tmp`` (outside the course; its packages come
   from another folder through a ``.pth`` file): the set-up in which every
@@ -124,6 +125,9 @@ def _totals(course: Path) -> dict:
 
 def _check_class(course: Path, out, students=CLASS):
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-6000:]
+    # nbgrader recorded what the workers graded; it graded nothing again itself
+    log = (course / ".grading-cache" / "last-nbgrader-autograde.log").read_text()
+    assert "grading it now" not in log and "graded already" in log, log[-3000:]
     scores = autograded_scores(course)
     assert set(scores) == set(students), out.stdout + out.stderr[-3000:]
     totals = _totals(course)
@@ -164,7 +168,7 @@ def test_an_environment_under_tmp_grades_the_reference_24_of_24(template, tmp_pa
         assert doctor.returncode == 0 and "sandbox layer: bubblewrap" in doctor.stdout, doctor.stdout + doctor.stderr
         assert f"{env_dir}/venv" in doctor.stdout  # the environment under /tmp is shown inside
         t0 = time.monotonic()
-        out = _grade(course, python, "autograde", ASSIGNMENT, "--workers", "2")
+        out = _grade(course, python, "autograde", ASSIGNMENT, "--workers", "2", "--no-doctor")  # (just run)
         print(f"environment under /tmp: graded {len(CLASS)} in {time.monotonic() - t0:.0f} s\n{out.stdout}")
         sandboxed_totals.update(_check_class(course, out))
     finally:
@@ -190,7 +194,7 @@ def test_an_ordinary_user_with_the_environment_in_their_home(template, tmp_path)
         assert "sandbox layer: bubblewrap" in doctor.stdout and "running as uid" in doctor.stdout
         assert "RLIMIT_AS" in doctor.stdout  # no cgroup for an ordinary user: the memory limit is an rlimit
         t0 = time.monotonic()
-        out = _grade(course, python, "autograde", ASSIGNMENT, "--workers", "2", user=user)
+        out = _grade(course, python, "autograde", ASSIGNMENT, "--workers", "2", "--no-doctor", user=user)
         print(f"ordinary user: graded {len(CLASS)} in {time.monotonic() - t0:.0f} s\n{out.stdout}")
         _check_class(course, out)
         # The same user where bubblewrap cannot run (Ubuntu 24.04's AppArmor restriction): the fallback layer.
@@ -218,7 +222,8 @@ def test_where_bubblewrap_cannot_run_the_fallback_layer_grades(template, tmp_pat
     assert doctor.returncode == 0, doctor.stdout + doctor.stderr
     assert "sandbox layer: landlock" in doctor.stdout and "setting up uid map" in doctor.stdout
     t0 = time.monotonic()
-    out = _grade(course, sys.executable, "autograde", ASSIGNMENT, "--workers", "2", f"--Sandbox.bwrap={bwrap}")
+    out = _grade(course, sys.executable, "autograde", ASSIGNMENT, "--workers", "2", "--no-doctor",
+                 f"--Sandbox.bwrap={bwrap}")
     print(f"fallback layer: graded {len(CLASS)} in {time.monotonic() - t0:.0f} s\n{out.stdout}")
     assert "sandbox layer: landlock, the weaker fallback layer" in out.stderr
     totals = _check_class(course, out)
@@ -230,7 +235,8 @@ def test_without_a_sandbox_honest_submissions_get_the_sandboxed_scores(template,
     course = _course_copy(template, tmp_path / "course", students=HONEST)
     doctor = _doctor(course, sys.executable, "--Sandbox.enabled=False")
     assert doctor.returncode == 0 and "NONE (c.Sandbox.enabled = False)" in doctor.stdout, doctor.stdout
-    out = _grade(course, sys.executable, "autograde", ASSIGNMENT, "--workers", "2", "--Sandbox.enabled=False")
+    out = _grade(course, sys.executable, "autograde", ASSIGNMENT, "--workers", "2", "--no-doctor",
+                 "--Sandbox.enabled=False")
     totals = _check_class(course, out, students=HONEST)
     assert "GRADING WITHOUT A SANDBOX" in out.stderr or "NONE" in out.stderr
     expected = sandboxed_totals or {"reference": FULL, "release": 0.0}
