@@ -3,7 +3,7 @@
 Modules
 -------
 data        reading IDX files, the bundled and checksum-verified MNIST
-model       GaussianGenerativeClassifier and the course's functional form
+model       GaussianGenerativeClassifier (the estimator) and class_moments
 density     the one Gaussian log-density kernel (null space, float32 option)
 family      the covariance family: spherical, diag, tied, full, RDA, shrinkage
 selection   choosing the regularization c on training data only
@@ -19,7 +19,7 @@ under CC BY-SA 3.0.
 """
 
 from .data import MNIST_ATTRIBUTION, load_mnist, read_idx
-from .model import GaussianGenerativeClassifier, class_moments, fit_generative_model, predict
+from .model import GaussianGenerativeClassifier, class_moments
 from .preprocess import deskew
 from .selection import CSelection, choose_c
 
@@ -32,8 +32,6 @@ __all__ = [
     "choose_c",
     "class_moments",
     "deskew",
-    "fit_generative_model",
     "load_mnist",
-    "predict",
     "read_idx",
 ]

@@ -30,7 +30,7 @@ import numpy as np
 import gradedlib
 from gradedlib.data import data_dir, load_mnist
 
-__all__ = ["References", "prepare", "class_moments", "STUDENT_MODULES", "N_UNSEEN", "N_CHECK"]
+__all__ = ["References", "prepare", "class_moments", "zero_variance_counts", "STUDENT_MODULES", "N_UNSEEN", "N_CHECK"]
 
 #: gradedlib modules students may use while graded (none imports the model or selection code).
 STUDENT_MODULES = ("data", "images", "plots", "preprocess", "selfcheck")
@@ -81,6 +81,13 @@ def class_moments(X: np.ndarray, y: np.ndarray, k: int = 10):
         centred = xj - means[j]
         covariances[j] = centred.T @ centred / xj.shape[0]
     return priors, means, covariances, counts
+
+
+def zero_variance_counts(X: np.ndarray, y: np.ndarray, k: int = 10) -> np.ndarray:
+    """(k,) ints: for each class, the pixels with one value in all of its images (``zero_variance_pixels``)."""
+    X = np.asarray(X)
+    y = np.asarray(y)
+    return np.array([np.sum(np.ptp(X[y == j], axis=0) == 0) for j in range(k)])
 
 
 @dataclass
@@ -189,7 +196,7 @@ def prepare(cache_root: str | os.PathLike, seed: int | None = None) -> Reference
     ref_labels = _reference_predict(X[check], means, cov + PREDICT_C * eye, priors)
     huge_labels = _reference_predict(X[check[:1000]], means, cov + HUGE_C * eye, priors)
     huge_test = _reference_predict(Xt, means, cov + HUGE_C * eye, priors)
-    zero_variance = np.array([np.sum(np.ptp(X[y == j], axis=0) == 0) for j in range(10)])
+    zero_variance = zero_variance_counts(X, y)
 
     notebook = building / "notebook"
     probe = building / "probe"

@@ -2,7 +2,7 @@
 
 The class (tests/report_fixtures/classroom.py) holds a copy of alice's code
 with every name renamed (dave), alice's code with one change (ivan), fit and
-predict pasted from gradedlib/model.py (erin), and two correct solutions
+predict built on the estimator pasted from gradedlib/model.py (erin), and two correct solutions
 written differently (bob, carol) that must not be listed.
 """
 

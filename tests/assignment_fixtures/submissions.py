@@ -63,7 +63,8 @@ import gradedlib
 
 def fit_generative_model(x, y):
     c = gradedlib.choose_c(x, y).c
-    return gradedlib.fit_generative_model(x, y, c)
+    model = gradedlib.GaussianGenerativeClassifier(c=c).fit(x, y)
+    return model.means_, model.covariances_ + c * np.eye(x.shape[1]), model.priors_
 """
 
 CALLS_REFERENCE_PREDICT = """
@@ -71,14 +72,18 @@ import gradedlib
 
 
 def predict(x, mu, sigma, pi):
-    return gradedlib.predict(x, mu, sigma, pi)
+    from gradedlib import density
+
+    bases = [density.eigenbasis(np.asarray(s, dtype=float)) for s in sigma]
+    return density.argmax_joint(np.asarray(x, dtype=float), np.asarray(mu), np.log(pi), bases,
+                                np.ones(len(pi)), np.zeros(len(pi)))
 """
 
 CALLS_REFERENCE_PER_CLASS = """
 def fit_generative_model_per_class_c(x, y):
     c = gradedlib.choose_c(x, y, per_class=True).c
-    mu, sigma, pi = gradedlib.fit_generative_model(x, y, c)
-    return mu, sigma, pi, c
+    model = gradedlib.GaussianGenerativeClassifier(c=c).fit(x, y)
+    return model.means_, model.covariances_ + c[:, None, None] * np.eye(x.shape[1]), model.priors_, c
 """
 
 DICTS_FIT = """

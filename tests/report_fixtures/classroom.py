@@ -21,7 +21,8 @@ The students' code (for the similarity check):
   taken from ``tests/assignment_fixtures/submissions.py``, with their other
   cells written in their own way;
 - ``dave`` alice's code with every name renamed (a disguised copy);
-- ``erin`` fit and predict pasted from ``gradedlib/model.py``;
+- ``erin`` the estimator pasted from ``gradedlib/model.py`` (the wheel's; the
+  functional form is not in it), with thin wrappers of her own;
 - ``ivan`` the reference solution with the seed's grid of c (so alice's
   code too: also listed as similar);
 - ``harry`` the untouched release; ``grace`` a submission that could not be
@@ -323,10 +324,13 @@ def _solution_sources(kind: str) -> dict:
     if kind == "scipy":
         return {**OWN_CELLS["scipy"], "fit_solution": SCIPY_FIT.strip(), "predict_solution": SCIPY_PREDICT.strip()}
     if kind == "gradedlib":
-        # the model's class and its functional wrappers, pasted from gradedlib/model.py
-        fit = "import scipy.linalg\n\n\n" + _gradedlib_source("GaussianGenerativeClassifier", "fit_generative_model")
-        fit += "\n\n\n_fit = fit_generative_model\n\n\ndef fit_generative_model(x, y):\n    return _fit(x, y, 3000.0)\n"
-        return {"fit_solution": fit, "predict_solution": "import scipy.linalg\n\n\n" + _gradedlib_source("predict")}
+        # the model's class and its moments, pasted from gradedlib/model.py, with thin wrappers of her own
+        fit = "import scipy.linalg\n\n\n" + _gradedlib_source("class_moments", "GaussianGenerativeClassifier")
+        fit += ("\n\n\ndef fit_generative_model(x, y):\n    pi, mu, cov = class_moments(x, y, 10)\n"
+                "    return mu, cov + 3000.0 * np.eye(x.shape[1]), pi\n")
+        predict = ("def predict(x, mu, sigma, pi):\n    scores = [np.log(p) + scipy.stats.multivariate_normal(m, s).logpdf(x)"
+                   " for m, s, p in zip(mu, sigma, pi)]\n    return np.argmax(scores, axis=0)\n")
+        return {"fit_solution": fit, "predict_solution": "import scipy.stats\n\n\n" + predict}
     raise ValueError(f"unknown kind of student code {kind!r}")
 
 

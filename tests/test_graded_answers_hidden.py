@@ -1,0 +1,159 @@
+"""No graded answer in the open: the built book, its reader notebooks and the student wheel.
+
+The book is public and students install the wheel. :mod:`grading.answer_keys`
+computes what the grader checks (the per-class zero-variance counts, the
+c = 1e9 error rate to the grader's tolerance and its predicted digit) and what
+the written answers of Exercises 1, 2 and 4 are marked on (the training set's
+rank deficits, its one-c and per-class test errors, the reference solution's
+own sentences), and finds them in a text. Here it reads every built HTML
+page, every reader notebook (markdown, code and outputs) and every text file
+of the wheel (its METADATA holds the README). The wheel must not hold the
+course's functional form either, and no page may link to the instructor's
+repository. The scanner is also run on text written the way the first
+edition's chapters printed those values, so that it is proven able to fail.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from grading.answer_keys import find_leaks, graded_values, html_text, solution_answers
+from test_book import HTML, OWNER_REPO, _hrefs, build  # noqa: F401 - build: the book, as .ci/build-book makes it
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(2400)]
+
+
+@pytest.fixture(scope="module")
+def values():
+    return graded_values()
+
+
+@pytest.fixture(scope="module")
+def answers():
+    answers = solution_answers()
+    assert set(answers) == {"exercise1_answer", "exercise2_answer", "exercise4_answer"}
+    assert all(len(a.split()) > 30 for a in answers.values())
+    return answers
+
+
+def _notebook_text(path: Path) -> str:
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    parts = []
+    for cell in nb["cells"]:
+        parts.append("".join(cell.get("source", "")))
+        for out in cell.get("outputs", []):
+            if "text" in out:
+                parts.append("".join(out["text"]))
+            for kind in ("text/plain", "text/markdown", "text/html", "text/latex"):
+                if kind in out.get("data", {}):
+                    data = out["data"][kind]
+                    parts.append(html_text("".join(data)) if kind == "text/html" else "".join(data))
+    return "\n".join(parts)
+
+
+def _wheel_texts(wheel: Path) -> dict:
+    texts = {}
+    with zipfile.ZipFile(wheel) as archive:
+        for name in archive.namelist():
+            data = archive.read(name)
+            try:
+                texts[name] = data.decode("utf-8")
+            except UnicodeDecodeError:
+                continue  # the gzipped MNIST files
+    return texts
+
+
+def test_no_graded_answer_on_any_page(build, values, answers):
+    assert build.returncode == 0, "the book did not build"
+    pages = sorted(HTML.rglob("*.html"))
+    assert len(pages) > 12
+    leaks = []
+    for page in pages:
+        leaks += find_leaks(html_text(page.read_text(encoding="utf-8")), values, answers, str(page.relative_to(HTML)))
+    assert leaks == [], "\n".join(leaks)
+
+
+def test_no_graded_answer_in_the_reader_notebooks(build, values, answers):
+    assert build.returncode == 0, "the book did not build"
+    notebooks = sorted((HTML / "notebooks").glob("*.ipynb"))
+    assert len(notebooks) >= 12
+    leaks = []
+    for path in notebooks:
+        text = _notebook_text(path)
+        assert "displaychar" in text or "load_mnist" in text, f"{path.name}: read no code"
+        leaks += find_leaks(text, values, answers, f"notebooks/{path.name}")
+    assert leaks == [], "\n".join(leaks)
+
+
+def test_no_graded_answer_nor_the_functional_form_in_the_wheel(build, values, answers):
+    assert build.returncode == 0, "the book did not build"
+    wheels = sorted((HTML / "dist").glob("generative_mnist-*.whl"))
+    assert len(wheels) == 1
+    texts = _wheel_texts(wheels[0])
+    assert "gradedlib/model.py" in texts and any(n.endswith("METADATA") for n in texts)
+    leaks = []
+    for name, text in texts.items():
+        leaks += find_leaks(text, values, answers, f"wheel:{name}")
+        # the course's graded signatures (grading/functional.py), not the estimator's methods
+        for pattern in (r"def fit_generative_model\(", r"def predict\(x, mu, sigma, pi\)"):
+            if name.endswith(".py") and re.search(pattern, text):
+                leaks.append(f"wheel:{name}: the functional course API ({pattern})")
+    assert leaks == [], "\n".join(leaks)
+
+
+def test_no_page_links_to_the_instructor_repository(build):
+    assert build.returncode == 0, "the book did not build"
+    allowed = (f"https://github.com/{OWNER_REPO}/blob/notebooks/", f"https://mybinder.org/v2/gh/{OWNER_REPO}/notebooks?",
+               f"https://colab.research.google.com/github/{OWNER_REPO}/blob/notebooks/")
+    bad = []
+    for page in sorted(HTML.rglob("*.html")):
+        for href in _hrefs(page):
+            if f"github.com/{OWNER_REPO}" in href and not href.startswith(allowed):
+                bad.append(f"{page.relative_to(HTML)}: {href}")
+    assert bad == [], "\n".join(bad)
+
+
+# ---------------------------------------------------------------- the scanner can fail
+
+def _first_edition_texts(values):
+    """Text as the first edition's chapters printed the graded values (built from the values, not typed)."""
+    zv, deficit = values.zero_variance, values.rank_deficit
+    table = "\n".join(f"{j:5d}  {6000 + j:6d}  {784 - d:4d}  {d:12d}  {z:20d}" for j, (d, z) in enumerate(zip(deficit, zv)))
+    single, per_class = values.exercise4_errors
+    return {
+        "zero-variance counts": f"always-zero pixels within each class:   {list(zv)}",
+        "table": "digit  images  rank  rank deficit  zero-variance pixels\n" + table,
+        "rate": f"At \\(c = 10^9\\), the model calls 99.80% of the test images a 7, and its error is "
+                f"{100 * values.huge_c_error_rate:.2f}%.",
+        "rate as a fraction": f"c = 1e9: test error {values.huge_c_error_rate:.4f}",
+        "digit": f"As \\(c \\to \\infty\\) every test image is called a {values.huge_c_digit}.",
+        "digit, everything": f"so the final outcome, everything called a {values.huge_c_digit}, cannot tell",
+        "exercise 4": f"test error: single c {single:.2%}, per-class c {per_class:.2%}",
+    }
+
+
+@pytest.mark.parametrize("kind", ["zero-variance counts", "table", "rate", "rate as a fraction", "digit",
+                                  "digit, everything", "exercise 4"])
+def test_the_scanner_finds_what_the_first_edition_printed(values, answers, kind):
+    assert find_leaks(_first_edition_texts(values)[kind], values, answers, kind) != []
+
+
+def test_the_scanner_finds_a_copied_written_answer(values, answers):
+    for grade_id, answer in answers.items():
+        words = answer.split()
+        excerpt = "Our reading: " + " ".join(words[5:5 + 12]) + " and so on."
+        assert any(grade_id in leak for leak in find_leaks(excerpt, values, answers, "page"))
+
+
+def test_the_scanner_spares_values_outside_the_tolerance(values, answers):
+    """A rate 0.06 points off, the counts out of order, another digit at huge c: not the graded answers."""
+    shuffled = list(values.zero_variance[1:]) + [values.zero_variance[0]]
+    other_digit = (values.huge_c_digit + 6) % 10
+    text = (f"error {100 * (values.huge_c_error_rate + 6e-4):.2f}% and counts {shuffled}. "
+            f"As \\(c \\to \\infty\\) every test image is called a {other_digit}.")
+    assert find_leaks(text, values, answers, "page") == []
