@@ -265,7 +265,8 @@ def run_checks(config=None, refs=None, course: str | None = None, log=None) -> l
 
     from .cgroups import describe
 
-    mechanisms = describe() if sandbox.enabled else {"memory": "none", "pids": "none"}
+    mechanisms = describe() if sandbox.enabled else {"memory": "RLIMIT_AS per process (no sandbox)",
+                                                     "pids": "RLIMIT_NPROC per user (no sandbox)"}
     status, out, err = _sandboxed(sandbox, _MEMORY_CODE, probe_view, memory_limit=256 * 2**20)
     if "ALLOCATED" in out:
         add(Check("memory limit", "FAILED" if sandbox.enabled else "WEAK",
