@@ -72,6 +72,8 @@ def _grade(course: Path) -> tuple[float, float]:
     import json
 
     record = json.loads((course / ".grading-cache" / "last-run.json").read_text())
+    if record[0].get("status") != "graded":
+        raise SystemExit(f"the reference was not graded in {course}: {record[0]}")
     return seconds, float(record[0]["seconds"])
 
 
