@@ -268,7 +268,7 @@ def log_joint_kernel(X, means, log_priors, bases, scale, c, dtype=np.float64, cl
                 vecs=vecs,
                 shift=shift,
                 mu_rows=means[j, rows].astype(dtype),
-                weights=weights.astype(dtype),
+                weights=weights,
                 inv_c=(1.0 / c[:, j]) if n_null else None,
                 const=log_priors[j] - 0.5 * (d * _LOG_2PI + log_det),  # (n_c,)
             )
@@ -289,8 +289,10 @@ def log_joint_kernel(X, means, log_priors, bases, scale, c, dtype=np.float64, cl
                 if key not in projected:
                     projected[key] = block_t[:, p["rows"]] @ p["vecs"]
                 z = projected[key] - p["shift"]
-            np.square(z, out=z)
-            maha = (z @ p["weights"]).astype(np.float64, copy=False)  # (m, n_c [+ 1])
+            # Squares and their weighted sum in float64 even for a float32 projection:
+            # float32 GEMV rounds a row differently by its position in the block, so
+            # a reordered X would change the result (scikit-learn's order check).
+            maha = np.square(z, dtype=np.float64) @ p["weights"]  # (m, n_c [+ 1])
             if p["inv_c"] is not None:
                 # Null space: ||x - mu||^2 minus the range part, exactly, with no projection.
                 q_null = np.maximum(sq_dist[:, p["j"]] - maha[:, -1], 0.0)
