@@ -31,6 +31,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+# Imported here, in the thread that imports this module, never lazily: the probe runs in a thread
+# beside the kernel's start, which imports IPython too (jupyter_client's kernel spec paths), and
+# IPython's circular imports are not thread-safe (_DeadlockError, a partly initialised module,
+# KeyError: 'IPython'): a submission was once reported not gradable for it.
+from IPython.core.inputtransformer2 import TransformerManager
 from traitlets import Int
 from traitlets.config import LoggingConfigurable
 
@@ -64,8 +69,6 @@ class ProbeResult:
 
 def _transform(source: str) -> str:
     """IPython syntax (magics, ``!cmd``) to plain Python, as the kernel would see it."""
-    from IPython.core.inputtransformer2 import TransformerManager
-
     return TransformerManager().transform_cell(source)
 
 
