@@ -1,6 +1,6 @@
 """Time CI from a fresh clone: ``.ci/run`` (fresh environment, install, ``python -m pytest``).
 
-    python bench/ci.py [REPO] [--quick] [--no-results]
+    python bench/ci.py [REPO] [--quick] [--no-results] [--log=FILE]
 
 Clones REPO's committed HEAD (default: this repository) into a temporary
 folder and runs ``.ci/run`` there, as CI does, timing the whole of it and
@@ -9,7 +9,8 @@ keeping pytest's summary line (how many tests passed, and pytest's own time).
 (``python -m pytest -m "not slow"`` with this environment's python), without
 the installation. Prints the figures and writes them, with the machine, date,
 commit and load average, into ``bench/results/ci.md`` (``ci_quick.md`` with
-``--quick``; ``--no-results``: print only). The whole ``.ci/run`` takes about
+``--quick``; ``--no-results``: print only). ``--log=FILE`` keeps the run's
+whole output there as it is printed. The whole ``.ci/run`` takes about
 forty minutes on two cores: it is a measurement to run on purpose, not a test.
 """
 
@@ -35,6 +36,7 @@ SUMMARY = re.compile(r"^=*\s*(\d+ (?:passed|failed|errors?)\b.* in [0-9.]+s\b.*?
 def main() -> int:
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     quick = "--quick" in sys.argv[1:]
+    logs = [a.split("=", 1)[1] for a in sys.argv[1:] if a.startswith("--log=")]
     source = Path(args[0]) if args else REPO
     started, load_start = _results.now(), _results.load()
     out = []
@@ -52,7 +54,12 @@ def main() -> int:
             env = dict(os.environ)
             label = ".ci/run (fresh environment, install, python -m pytest)"
         start = time.perf_counter()
-        proc = subprocess.run(command, cwd=clone, env=env, capture_output=True, text=True)
+        if logs:
+            with open(logs[-1], "w") as log:
+                proc = subprocess.run(command, cwd=clone, env=env, stdout=subprocess.PIPE, stderr=log, text=True)
+                log.write(proc.stdout)
+        else:
+            proc = subprocess.run(command, cwd=clone, env=env, capture_output=True, text=True)
         seconds = time.perf_counter() - start
     found = SUMMARY.findall(proc.stdout)
     summary = found[-1] if found else "no pytest summary line found"
@@ -62,7 +69,7 @@ def main() -> int:
     out.append(f"pytest: {summary}")
     print("\n".join(out))
     if proc.returncode != 0:
-        print(proc.stdout[-4000:] + proc.stderr[-2000:], file=sys.stderr)
+        print(proc.stdout[-4000:] + (proc.stderr or "")[-2000:], file=sys.stderr)
     if "--no-results" not in sys.argv[1:]:
         name = "ci_quick" if quick else "ci"
         title = "Quick tests (bench/ci.py --quick)" if quick else "CI from a fresh clone (bench/ci.py)"
