@@ -56,8 +56,8 @@ def main() -> int:
         start = time.perf_counter()
         if logs:
             with open(logs[-1], "w") as log:
-                proc = subprocess.run(command, cwd=clone, env=env, stdout=subprocess.PIPE, stderr=log, text=True)
-                log.write(proc.stdout)
+                proc = subprocess.run(command, cwd=clone, env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
+            proc.stdout = Path(logs[-1]).read_text(errors="replace")
         else:
             proc = subprocess.run(command, cwd=clone, env=env, capture_output=True, text=True)
         seconds = time.perf_counter() - start
