@@ -194,6 +194,12 @@ class NotebookExecutor(LoggingConfigurable):
     ).tag(config=True)
     max_output_bytes = Int(2 * 2**20, help="Output bytes one cell may produce; the rest is dropped.").tag(config=True)
     startup_timeout = Int(120, help="Seconds allowed for a kernel to start.").tag(config=True)
+    start_attempts = Int(
+        2,
+        help="Attempts at starting a notebook's first kernel before the submission is not gradable. No student "
+             "code has run yet, so a second attempt costs nothing but time and rides out a passing fault of the "
+             "machine (a load spike, a race in the grader); a set-up that cannot work fails every attempt.",
+    ).tag(config=True)
     export_timeout = Int(120, help="Seconds allowed to export the results after the last cell.").tag(config=True)
 
     def __init__(self, sandbox: Sandbox, **kwargs):
@@ -227,17 +233,22 @@ class NotebookExecutor(LoggingConfigurable):
         is the grader's failure (a sandbox that hides the interpreter, a
         bubblewrap error, a missing package), never the student's.
         """
-        km = None
-        try:
-            km = self._start(client, io_dir, student_root)
-            return km
-        except Exception as exc:  # noqa: BLE001
-            self._stop(client, km if km is not None else client.km)
-            tail = self._stderr.last_line() if getattr(self, "_stderr", None) else ""
-            cause = f"the sandboxed kernel could not be started ({type(exc).__name__}: {exc})"
-            if tail:
-                cause += f"; its last error line: {tail}"
-            raise NotGradable(cause, DOCTOR_FIX) from exc
+        attempts = max(1, self.start_attempts)
+        for attempt in range(1, attempts + 1):
+            try:
+                return self._start(client, io_dir, student_root)
+            except Exception as exc:  # noqa: BLE001
+                self._stop(client, client.km)
+                tail = self._stderr.last_line() if getattr(self, "_stderr", None) else ""
+                why = f"{type(exc).__name__}: {exc}" + (f"; its last error line: {tail}" if tail else "")
+                if attempt < attempts:
+                    self.log.warning("the sandboxed kernel could not be started (%s); attempt %d of %d",
+                                     why, attempt + 1, attempts)
+                    time.sleep(1)
+                    continue
+                tried = f"; {attempts} attempts" if attempts > 1 else ""
+                raise NotGradable(f"the sandboxed kernel could not be started ({why}{tried})", DOCTOR_FIX) from exc
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _stop(self, client: _LimitedClient, km: _SandboxedKernelManager | None) -> list[str]:
         """Kill the kernel's sandbox; return the limits it hit."""

@@ -67,6 +67,10 @@ class ProbeResult:
         return self.info.get("error", "")
 
 
+class _DiedBeforeStart(NotGradable):
+    """A probe process died before its first line: no student code ran (:meth:`Probe.run` tries again)."""
+
+
 def _transform(source: str) -> str:
     """IPython syntax (magics, ``!cmd``) to plain Python, as the kernel would see it."""
     return TransformerManager().transform_cell(source)
@@ -172,6 +176,11 @@ class Probe(LoggingConfigurable):
     call_timeout = Int(600, help="Seconds one probe call of a student's function may run.").tag(config=True)
     probe_timeout = Int(1800, help="Seconds all probe calls of one submission may take together.").tag(config=True)
     max_restarts = Int(3, help="Probe processes restarted after a call that timed out or crashed.").tag(config=True)
+    start_attempts = Int(
+        2,
+        help="Attempts at starting a probe process that dies before its first line (before any student code ran) "
+             "before the submission is not gradable: a second attempt rides out a passing fault of the machine.",
+    ).tag(config=True)
 
     _cancel = None
 
@@ -204,9 +213,18 @@ class Probe(LoggingConfigurable):
         plan_path.write_text(json.dumps(plan))
         results: dict = {}
         deadline = time.monotonic() + self.probe_timeout
-        start, restarts = 0, 0
+        start, restarts, failed_starts = 0, 0, 0
         while start < len(calls):
-            stopped_at = self._run_from(start, calls, plan_path, io_dir, probe_view, deadline, results)
+            try:
+                stopped_at = self._run_from(start, calls, plan_path, io_dir, probe_view, deadline, results)
+            except _DiedBeforeStart as exc:
+                failed_starts += 1
+                if failed_starts >= max(1, self.start_attempts):
+                    raise NotGradable(f"{exc.cause}; {failed_starts} attempts" if failed_starts > 1 else exc.cause,
+                                      exc.fix) from exc
+                self.log.warning("%s; attempt %d of %d", exc.cause, failed_starts + 1, self.start_attempts)
+                time.sleep(1)
+                continue
             if stopped_at is None:
                 break
             start = stopped_at + 1
@@ -251,8 +269,8 @@ class Probe(LoggingConfigurable):
                 if not ready:
                     if handle.popen.poll() is not None:
                         if not started:
-                            raise NotGradable(f"the sandboxed probe process died before it started (exit status "
-                                              f"{handle.popen.returncode})", DOCTOR_FIX)
+                            raise _DiedBeforeStart(f"the sandboxed probe process died before it started (exit "
+                                                   f"status {handle.popen.returncode})", DOCTOR_FIX)
                         self._record_failure(calls[current], "crashed", handle, results)
                         return current
                     continue
@@ -260,8 +278,8 @@ class Probe(LoggingConfigurable):
                 if not chunk:
                     handle.popen.wait(timeout=10)
                     if not started:
-                        raise NotGradable(f"the sandboxed probe process died before it started (exit status "
-                                          f"{handle.popen.returncode})", DOCTOR_FIX)
+                        raise _DiedBeforeStart(f"the sandboxed probe process died before it started (exit "
+                                               f"status {handle.popen.returncode})", DOCTOR_FIX)
                     if current < len(calls):
                         self._record_failure(calls[current], "crashed", handle, results)
                         return current
