@@ -59,11 +59,15 @@ c.NotebookExecutor.notebook_timeout = 2400
 c.NotebookExecutor.max_kernel_restarts = 2
 c.NotebookExecutor.max_output_bytes = 2 * 2**20
 c.NotebookExecutor.startup_timeout = 120
+# A first kernel (or probe) that dies before any student code ran is the
+# grader's failure: started twice, then the submission is not gradable.
+c.NotebookExecutor.start_attempts = 2
 # The probe calls the student's functions again in a fresh sandbox without
 # the test set: each call may run 10 minutes, all of them 30 minutes.
 c.Probe.call_timeout = 600
 c.Probe.probe_timeout = 1800
 c.Probe.max_restarts = 3
+c.Probe.start_attempts = 2
 
 # Autograding: nbgrader's default pipeline with its Execute step replaced by
 # the sandbox and the judge.  Test cells and read-only cells are restored
