@@ -14,6 +14,8 @@ passes there (the autograde runs after it skip the repeated preflight, which
   home, which is otherwise hidden from the sandbox;
 * bubblewrap present but unable to create namespaces (as in a Docker pod or
   on Ubuntu 24.04): the fallback layer (Landlock + seccomp) grades, and says so;
+  once with a stand-in bubblewrap that fails with Ubuntu's message, once for
+  real under Docker's default seccomp profile (``tests/container_profile.py``);
 * ``c.Sandbox.enabled = False``: the honest submissions get the same scores
   as in the sandbox;
 * a broken set-up (the interpreter hidden from the sandbox): nothing is graded
@@ -101,7 +103,7 @@ def _environment_elsewhere(folder: Path, base_python: str) -> Path:
     return folder / "bin" / "python"
 
 
-def _grade(course: Path, python: str, *args, user: str | None = None, env_extra=None, timeout=1800):
+def _grade(course: Path, python: str, *args, user: str | None = None, env_extra=None, timeout=1800, wrapper=()):
     env = {"PATH": f"{os.path.dirname(python)}{os.pathsep}{BIN}{os.pathsep}/usr/bin:/bin", "LANG": "C.UTF-8",
            "HOME": str(Path(pwd.getpwnam(user).pw_dir) if user else os.environ.get("HOME", "/root"))}
     for key in ("OPENBLAS_CORETYPE",):
@@ -110,7 +112,7 @@ def _grade(course: Path, python: str, *args, user: str | None = None, env_extra=
     env.update(env_extra or {})
     runuser = shutil.which("runuser", path="/usr/sbin:/sbin:/usr/bin:/bin") or "runuser"
     prefix = [runuser, "-u", user, "--"] if user else []
-    return subprocess.run([*prefix, python, "-m", "grading", *args], cwd=course, env=env, capture_output=True,
+    return subprocess.run([*prefix, *wrapper, python, "-m", "grading", *args], cwd=course, env=env, capture_output=True,
                           text=True, timeout=timeout)
 
 
@@ -148,8 +150,8 @@ def _check_class(course: Path, out, students=CLASS):
     return totals
 
 
-def _doctor(course: Path, python: str, *args, user=None):
-    out = _grade(course, python, "doctor", *args, user=user, timeout=600)
+def _doctor(course: Path, python: str, *args, user=None, wrapper=()):
+    out = _grade(course, python, "doctor", *args, user=user, timeout=600, wrapper=wrapper)
     print(f"\n$ python -m grading doctor {' '.join(args)}\n{out.stdout}{out.stderr[-2000:]}")
     return out
 
@@ -225,6 +227,23 @@ def test_where_bubblewrap_cannot_run_the_fallback_layer_grades(template, tmp_pat
     out = _grade(course, sys.executable, "autograde", ASSIGNMENT, "--workers", "2", "--no-doctor",
                  f"--Sandbox.bwrap={bwrap}")
     print(f"fallback layer: graded {len(CLASS)} in {time.monotonic() - t0:.0f} s\n{out.stdout}")
+    assert "sandbox layer: landlock, the weaker fallback layer" in out.stderr
+    totals = _check_class(course, out)
+    if sandboxed_totals:
+        assert {s: totals[s] for s in CLASS} == {s: sandboxed_totals[s] for s in CLASS}
+
+
+def test_in_a_container_that_forbids_namespaces_the_fallback_layer_grades(template, tmp_path, sandboxed_totals):
+    # Docker's default seccomp profile, loaded for real: bubblewrap itself fails to create its
+    # namespaces (not a stand-in script), and everything the grader starts inherits the filter.
+    course = _course_copy(template, tmp_path / "course")
+    wrapper = (sys.executable, str(Path(__file__).with_name("container_profile.py")))
+    doctor = _doctor(course, sys.executable, wrapper=wrapper)
+    assert doctor.returncode == 0, doctor.stdout + doctor.stderr
+    assert "sandbox layer: landlock" in doctor.stdout and "create new namespace" in doctor.stdout, doctor.stdout
+    t0 = time.monotonic()
+    out = _grade(course, sys.executable, "autograde", ASSIGNMENT, "--workers", "2", "--no-doctor", wrapper=wrapper)
+    print(f"container profile: graded {len(CLASS)} in {time.monotonic() - t0:.0f} s\n{out.stdout}")
     assert "sandbox layer: landlock, the weaker fallback layer" in out.stderr
     totals = _check_class(course, out)
     if sandboxed_totals:
