@@ -20,13 +20,23 @@ with a ``kernelspec`` in its front matter) it
   writes beside the executed notebook), and a ``{glue:figure}`` directive by its
   caption; where a value is not found, by the name and a pointer to the
   ``name: value`` line that the install cell's ``glue`` prints under the code;
-- writes beside them the Binder environment of the reader branch:
+- writes beside them the Binder environment of the notebooks repository:
   ``requirements.txt`` (the wheel's address) and ``runtime.txt``;
 - puts a bar of three links under the page's title: download the notebook,
-  open it in Colab, launch it on Binder. Colab and Binder open the notebook on
-  the ``notebooks`` branch of the book's repository, which the deployment
-  workflow (``.github/workflows/book.yml``) fills with ``notebooks/`` alone:
-  never the instructor's branch, which holds the solutions and hidden tests.
+  open it in Colab, launch it on Binder. Colab and Binder open the notebook in
+  the public repository of the reader notebooks alone
+  (``reader_notebooks_repository``, "owner/name", on the branch
+  ``reader_notebooks_branch``), which the deployment workflow
+  (``.github/workflows/book.yml``) fills with ``notebooks/`` alone. Never the
+  book's own repository (``repository.url``), the instructor's: it holds the
+  solutions and hidden tests, and is private or one click from them. The
+  build stops (a Sphinx ``ConfigError``) if the setting is not "owner/name" or
+  names the instructor's repository.
+
+The student wheel and the ``site`` of the install cell are the book's GitHub
+Pages site (``https://<owner>.github.io/<name>/`` of ``repository.url``, or
+``reader_notebooks_site``): the built site, deployed by the same workflow, not
+the repository's files; a page there is no link into the repository.
 """
 
 from __future__ import annotations
@@ -41,10 +51,11 @@ from urllib.parse import quote
 
 import nbformat
 from docutils import nodes
+from sphinx.errors import ConfigError
 from myst_nb.core.read import is_myst_markdown_notebook, read_myst_markdown_notebook
 from myst_nb.core.variables import format_plain_text
 
-NOTEBOOKS_DIR = "notebooks"  # in the built site, and the files of the reader branch
+NOTEBOOKS_DIR = "notebooks"  # in the built site, and the files of the notebooks repository
 PYTHON_RUNTIME = "python-3.11"  # Binder's runtime.txt; the package needs Python >= 3.11
 
 INSTALL_CELL = '''\
@@ -97,6 +108,52 @@ def repository(app) -> tuple[str, str]:
     return match.group(1), match.group(2)
 
 
+# A GitHub "owner/name": the owner's letters, digits and single inner hyphens
+# (at most 39 characters), the name's letters, digits, ".", "-" and "_".
+OWNER_NAME = re.compile(r"(?P<owner>[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38})/(?P<name>[A-Za-z0-9._-]+)")
+REPOSITORY_SETTING = "reader_notebooks_repository (sphinx: config: in _config.yml)"
+BRANCH_SETTING = "reader_notebooks_branch (sphinx: config: in _config.yml)"
+
+
+def notebooks_repository(app) -> tuple[str, str]:
+    """(owner, name) of the public repository of the reader notebooks, which Colab and Binder open.
+
+    ``reader_notebooks_repository``, checked: an "owner/name" of GitHub, and not
+    the book's own repository (``repository.url``), which is the instructor's.
+    """
+    value = app.config.reader_notebooks_repository
+    match = OWNER_NAME.fullmatch(value) if isinstance(value, str) else None
+    if match is None or match["name"] in (".", "..") or match["name"].endswith(".git"):
+        raise ConfigError(
+            f"{REPOSITORY_SETTING} must be the GitHub repository of the reader notebooks alone, "
+            f'as "owner/name" (e.g. "generative-mnist/generative-mnist-notebooks"); got {value!r}'
+        )
+    owner, name = match["owner"], match["name"]
+    book_owner, book_name = repository(app)
+    if (owner.lower(), name.lower()) == (book_owner.lower(), book_name.lower()):
+        raise ConfigError(
+            f"{REPOSITORY_SETTING} is {value!r}, the book's own repository (repository.url: "
+            f"{app.config.html_theme_options.get('repository_url', '')}), the instructor's, which holds the "
+            "solutions and hidden tests: the Colab and Binder links must open a separate public "
+            "repository that holds the reader notebooks alone"
+        )
+    return owner, name
+
+
+def notebooks_branch(app) -> str:
+    """``reader_notebooks_branch``: the branch of the notebooks repository that the links open."""
+    value = app.config.reader_notebooks_branch
+    if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9._/-]+", value) or ".." in value:
+        raise ConfigError(f'{BRANCH_SETTING} must be a branch name (e.g. "main"); got {value!r}')
+    return value
+
+
+def check_config(app, config) -> None:
+    """Stop the build at once on a wrong notebooks repository or branch (``config-inited``)."""
+    notebooks_repository(app)
+    notebooks_branch(app)
+
+
 def site_url(app) -> str:
     owner, name = repository(app)
     return app.config.reader_notebooks_site or f"https://{owner}.github.io/{name}/"
@@ -108,9 +165,9 @@ def wheel_url(app) -> str:
 
 
 def launch_urls(app, docname: str) -> dict[str, str]:
-    """The three links of a chapter page: download, Colab, Binder."""
-    owner, name = repository(app)
-    branch = app.config.reader_notebooks_branch
+    """The three links of a chapter page: download, Colab, Binder (the last two in the notebooks repository)."""
+    owner, name = notebooks_repository(app)
+    branch = quote(notebooks_branch(app))
     file = quote(f"{posixpath.basename(docname)}.ipynb")
     return {
         "download": posixpath.relpath(f"{NOTEBOOKS_DIR}/{file}", posixpath.dirname(docname) or "."),
@@ -346,8 +403,12 @@ def write_notebooks(app, exception):
 
 
 def setup(app):
-    app.add_config_value("reader_notebooks_branch", "notebooks", "html")
-    app.add_config_value("reader_notebooks_site", "", "html")  # default: the repository's GitHub Pages
+    # "owner/name" of the public repository of the reader notebooks alone; required
+    # (no default: the book's own repository is the instructor's).
+    app.add_config_value("reader_notebooks_repository", "", "html", types=[str])
+    app.add_config_value("reader_notebooks_branch", "main", "html", types=[str])
+    app.add_config_value("reader_notebooks_site", "", "html")  # default: the book's GitHub Pages site
+    app.connect("config-inited", check_config)
     app.connect("env-before-read-docs", remember_notebook_docs)
     app.connect("doctree-resolved", add_launch_bar)
     app.connect("build-finished", write_notebooks)

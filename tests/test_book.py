@@ -170,7 +170,38 @@ def test_the_search_box_finds_the_guides(build):
 
 # --- The reader notebooks and the launch links (_ext/reader_notebooks.py) ---
 
-OWNER_REPO = "generative-mnist/generative-mnist"  # _config.yml's repository.url
+OWNER_REPO = "generative-mnist/generative-mnist"  # _config.yml's repository.url: the instructor's
+
+
+def _reader_notebooks_config():
+    """``reader_notebooks_repository`` and ``reader_notebooks_branch`` (``sphinx: config:`` in ``_config.yml``)."""
+    import yaml
+
+    config = yaml.safe_load((REPO / "_config.yml").read_text(encoding="utf-8"))
+    assert config["repository"]["url"] == f"https://github.com/{OWNER_REPO}"
+    sphinx = config["sphinx"]["config"]
+    return sphinx["reader_notebooks_repository"], sphinx["reader_notebooks_branch"]
+
+
+# The public repository of the reader notebooks alone, which Colab and Binder open.
+NOTEBOOKS_REPO, NOTEBOOKS_BRANCH = _reader_notebooks_config()
+assert NOTEBOOKS_REPO.lower() != OWNER_REPO.lower(), "the notebooks repository is the instructor's"
+COLAB_PREFIX = f"https://colab.research.google.com/github/{NOTEBOOKS_REPO}/blob/{NOTEBOOKS_BRANCH}/"
+BINDER_PREFIX = f"https://mybinder.org/v2/gh/{NOTEBOOKS_REPO}/{NOTEBOOKS_BRANCH}?"
+# What a link to a launcher looks like (Colab, Binder, a JupyterHub, nbviewer).
+LAUNCHERS = ("mybinder.org", "colab.research.google.com", "/binder/", "jupyterhub", "hub/user-redirect", "nbviewer")
+
+
+def links_to_repository(href, owner_repo=OWNER_REPO):
+    """Whether ``href`` opens the GitHub repository ``owner/name``: on GitHub, raw, Colab, Binder or nbviewer.
+
+    The name must end there, so that the instructor's ``owner/name`` does not
+    match the notebooks repository ``owner/name-notebooks``.
+    """
+    hosts = r"(?:github\.com/|raw\.githubusercontent\.com/|colab\.research\.google\.com/github/|mybinder\.org/v2/gh/|nbviewer\.(?:org|jupyter\.org)/github/)"
+    return re.search(hosts + re.escape(owner_repo) + r"(?:\.git)?(?:[/?#]|$)", href, flags=re.IGNORECASE) is not None
+
+
 NOTEBOOKS = HTML / "notebooks"
 # Text that only the instructor's files hold: nbgrader's solution and hidden-test
 # regions, and the grader's own package.
@@ -249,7 +280,7 @@ def test_every_chapter_has_its_reader_notebook(build):
         leaked = [line for line in solution_lines if line in text]
         assert leaked == [], f"{chapter}: solution code in the reader notebook: {leaked[:3]}"
     assert n_raising >= 3, "no cell raising on purpose was checked (04 and 05 have some)"
-    # The reader branch's files: the notebooks and Binder's environment, nothing else.
+    # The notebooks repository's files: the notebooks and Binder's environment, nothing else.
     names = {p.name for p in NOTEBOOKS.iterdir()}
     assert {f"{c}.ipynb" for c in CHAPTERS} <= names
     assert {n for n in names if not n.endswith(".ipynb")} == {"requirements.txt", "runtime.txt"}
@@ -353,8 +384,8 @@ def test_chapter_pages_link_to_their_reader_notebook(build):
         hrefs = _hrefs(HTML / "book" / f"{chapter}.html")
         expected = [
             f"../notebooks/{chapter}.ipynb",
-            f"https://colab.research.google.com/github/{OWNER_REPO}/blob/notebooks/{chapter}.ipynb",
-            f"https://mybinder.org/v2/gh/{OWNER_REPO}/notebooks?labpath={chapter}.ipynb",
+            f"{COLAB_PREFIX}{chapter}.ipynb",
+            f"{BINDER_PREFIX}labpath={chapter}.ipynb",
         ]
         for href in expected:
             assert href in hrefs, f"{chapter}.html has no link {href}"
@@ -362,21 +393,36 @@ def test_chapter_pages_link_to_their_reader_notebook(build):
 
 
 def test_no_launch_link_opens_the_instructor_repository(build):
-    """Colab and Binder only ever open the reader branch `notebooks`."""
+    """Colab and Binder only ever open the public notebooks repository, never the instructor's."""
     assert build.returncode == 0, "the book did not build"
-    launchers = ("mybinder.org", "colab.research.google.com", "/binder/", "jupyterhub", "hub/user-redirect")
+    n_launch = 0
     for page in html_pages(HTML):
         for href in _hrefs(HTML / page):
-            if any(s in href for s in launchers):
-                assert href.startswith(
-                    (
-                        f"https://mybinder.org/v2/gh/{OWNER_REPO}/notebooks?",
-                        f"https://colab.research.google.com/github/{OWNER_REPO}/blob/notebooks/",
-                    )
-                ), f"{page}: launch link outside the reader branch: {href}"
-            assert not re.search(r"github\.com/[^/]+/[^/]+/(blob|tree|raw)/main/(solutions|grading|tests)", href), (
-                f"{page}: link to the instructor's files: {href}"
-            )
+            assert not links_to_repository(href), f"{page}: link to the instructor's repository: {href}"
+            if any(s in href for s in LAUNCHERS):
+                assert href.startswith((COLAB_PREFIX, BINDER_PREFIX)), (
+                    f"{page}: launch link outside the notebooks repository {NOTEBOOKS_REPO}: {href}"
+                )
+                assert links_to_repository(href, NOTEBOOKS_REPO), href
+                n_launch += 1
+    assert n_launch >= 2 * len(CHAPTERS), "found few Colab and Binder links"
+
+
+def test_the_instructor_repository_check_is_not_fooled_by_the_notebooks_repository():
+    """The instructor's ``owner/name`` is a prefix of the notebooks repository's: the check tells them apart."""
+    for href in (
+        f"https://github.com/{OWNER_REPO}",
+        f"https://github.com/{OWNER_REPO}.git",
+        f"https://github.com/{OWNER_REPO}/blob/main/solutions/x.ipynb",
+        f"https://colab.research.google.com/github/{OWNER_REPO}/blob/notebooks/02_data.ipynb",
+        f"https://mybinder.org/v2/gh/{OWNER_REPO}/notebooks?labpath=02_data.ipynb",
+        f"https://raw.githubusercontent.com/{OWNER_REPO}/main/README.md",
+        f"https://github.com/{OWNER_REPO.upper()}/tree/main",
+    ):
+        assert links_to_repository(href), href
+    for href in (f"{COLAB_PREFIX}02_data.ipynb", f"{BINDER_PREFIX}labpath=02_data.ipynb",
+                 f"https://github.com/{OWNER_REPO}-notebooks", "https://generative-mnist.github.io/generative-mnist/"):
+        assert not links_to_repository(href), href
 
 
 def _run(nb, tmp_path):

@@ -9,7 +9,7 @@ own sentences), and finds them in a text. Here it reads every built HTML
 page, every reader notebook (markdown, code and outputs) and every text file
 of the wheel (its METADATA holds the README). The wheel must not hold the
 course's functional form either, and no page may link to the instructor's
-repository. The scanner is also run on text written the way the first
+repository: every Colab and Binder link opens the public notebooks repository. The scanner is also run on text written the way the first
 edition's chapters printed those values, so that it is proven able to fail.
 """
 
@@ -23,7 +23,17 @@ from pathlib import Path
 import pytest
 
 from grading.answer_keys import find_leaks, graded_values, html_text, solution_answers
-from test_book import HTML, OWNER_REPO, _hrefs, build  # noqa: F401 - build: the book, as .ci/build-book makes it
+from test_book import (  # noqa: F401 - build: the book, as .ci/build-book makes it
+    BINDER_PREFIX,
+    COLAB_PREFIX,
+    HTML,
+    LAUNCHERS,
+    NOTEBOOKS_REPO,
+    OWNER_REPO,
+    _hrefs,
+    build,
+    links_to_repository,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(2400)]
 
@@ -107,15 +117,30 @@ def test_no_graded_answer_nor_the_functional_form_in_the_wheel(build, values, an
 
 
 def test_no_page_links_to_the_instructor_repository(build):
+    """No link opens the instructor's repository: not on GitHub, and no Colab or Binder link either.
+
+    Every launch link opens the public notebooks repository; the reader
+    notebooks (published there) name no address of the instructor's either.
+    """
     assert build.returncode == 0, "the book did not build"
-    allowed = (f"https://github.com/{OWNER_REPO}/blob/notebooks/", f"https://mybinder.org/v2/gh/{OWNER_REPO}/notebooks?",
-               f"https://colab.research.google.com/github/{OWNER_REPO}/blob/notebooks/")
     bad = []
+    n_launch = 0
     for page in sorted(HTML.rglob("*.html")):
         for href in _hrefs(page):
-            if f"github.com/{OWNER_REPO}" in href and not href.startswith(allowed):
-                bad.append(f"{page.relative_to(HTML)}: {href}")
+            where = f"{page.relative_to(HTML)}: {href}"
+            if links_to_repository(href, OWNER_REPO):
+                bad.append(where)
+            if any(s in href for s in LAUNCHERS):
+                n_launch += 1
+                if not href.startswith((COLAB_PREFIX, BINDER_PREFIX)):
+                    bad.append(f"{where} (a launch link outside {NOTEBOOKS_REPO})")
+    for path in sorted((HTML / "notebooks").iterdir()):
+        text = path.read_text(encoding="utf-8")
+        for address in re.findall(r"https?://[^\s\"'<>)\]]+", text):
+            if links_to_repository(address, OWNER_REPO):
+                bad.append(f"notebooks/{path.name}: {address}")
     assert bad == [], "\n".join(bad)
+    assert n_launch >= 24, "found few Colab and Binder links"
 
 
 # ---------------------------------------------------------------- the scanner can fail
