@@ -41,6 +41,9 @@ def main() -> int:
     started, load_start = _results.now(), _results.load()
     out = []
     with tempfile.TemporaryDirectory(prefix="ci-run-") as tmp:
+        # CI's clone is readable by every user (tests grade as a user they create, with
+        # this clone's environment): a private temporary folder would hide it from them.
+        os.chmod(tmp, 0o755)
         clone = Path(tmp) / "repo"
         subprocess.run(["git", "clone", "-q", str(source), str(clone)], check=True)
         head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=clone, capture_output=True, text=True)

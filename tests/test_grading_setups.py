@@ -191,6 +191,13 @@ def test_an_ordinary_user_with_the_environment_in_their_home(template, tmp_path)
         course = _course_copy(template, home / "course")
         python = str(_environment_elsewhere(home / "venv", base))
         subprocess.run(["chown", "-R", f"{user}:{user}", str(home)], check=True)
+        # The user's environment takes its packages from this one: the test needs them readable by that user.
+        runuser = shutil.which("runuser", path="/usr/sbin:/sbin:/usr/bin:/bin") or "runuser"
+        readable = subprocess.run([runuser, "-u", user, "--", python, "-c", "import nbgrader, traitlets, grading"],
+                                  cwd=course, capture_output=True, text=True)
+        assert readable.returncode == 0, (
+            f"this test's own set-up failed: user {user} cannot import this environment's packages "
+            f"({sysconfig.get_paths()['purelib']}); is a folder above it private? {readable.stderr[-500:]}")
         doctor = _doctor(course, python, user=user)
         assert doctor.returncode == 0, doctor.stdout + doctor.stderr
         assert "sandbox layer: bubblewrap" in doctor.stdout and "running as uid" in doctor.stdout
