@@ -263,8 +263,10 @@ def _collect(futures: dict, total: int, workers: int, out_dir: Path, started: fl
         results.append(result)
         _progress(len(results), min(workers, total - len(results)), failed, total, started, quiet)
         if len(results) == first and failed == first and len(results) < total:
+            from .untrusted_text import for_terminal
+
             print(f"[grading] the first {first} submissions were all not gradable: stopping the run "
-                  f"({result.get('cause', result.get('reason'))})", file=sys.stderr, flush=True)
+                  f"({for_terminal(result.get('cause', result.get('reason')))})", file=sys.stderr, flush=True)
             for other in futures:
                 other.cancel()
             if cancel is not None:
@@ -409,9 +411,11 @@ def main(argv=None) -> int:
         cause, count = Counter(r.get("cause") or r.get("reason", "") for r in not_gradable).most_common(1)[0]
         fix = next(r.get("fix", "") for r in not_gradable if (r.get("cause") or r.get("reason", "")) == cause)
         stopped = sum(r["status"] == "stopped" for r in results)
+        from .untrusted_text import for_terminal
+
         print(f"python -m grading autograde: {len(not_gradable)} submission(s) not gradable, nothing recorded for "
-              f"them{f' ({stopped} more not graded: the run stopped)' if stopped else ''}: {cause} Fix: {fix}.",
-              file=sys.stderr)
+              f"them{f' ({stopped} more not graded: the run stopped)' if stopped else ''}: {for_terminal(cause)} "
+              f"Fix: {for_terminal(fix)}.", file=sys.stderr)
         return 1
     if returncode != 0:
         print("python -m grading autograde: nbgrader autograde reported failures; see "
@@ -465,14 +469,40 @@ def _summary(course: Path, assignment: str, results: list, config, started: floa
                 score = None
             note = result.get("reason") or "; ".join(result.get("limits_hit", []) + result.get("events", [])[:1])
             rows.append((result["student"], result["status"], f"{result.get('seconds', 0):.0f}",
-                         "-" if score is None else f"{score:g}", len(result.get("failed", {})), note[:70]))
+                         "-" if score is None else f"{score:g}", len(result.get("failed", {})), note))
     if not rows:
         print("python -m grading autograde: nothing to grade (every submission is graded; --force grades again).")
         return
-    print(f"{'student':<24} {'status':<13} {'seconds':>7} {'score':>6} {'failed':>6}  note")
-    for row in rows:
-        print(f"{row[0]:<24} {row[1]:<13} {row[2]:>7} {row[3]:>6} {row[4]:>6}  {row[5]}")
+    print(format_table(rows))
     print(f"{len(rows)} submissions in {time.monotonic() - started:.0f} s")
+
+
+def format_table(rows) -> str:
+    """The summary table printed after a run: a header line, then one line per row.
+
+    Every cell goes through :func:`grading.untrusted_text.for_terminal`: the
+    student id, the status and above all the note (the reason, limits hit and
+    events, which quote the student's exception messages) may hold escape
+    sequences that would otherwise drive the instructor's terminal.  The note
+    is cut to 70 characters after escaping.
+
+    Parameters
+    ----------
+    rows : sequence of tuple
+        ``(student, status, seconds, score, failed, note)``.
+
+    Returns
+    -------
+    str
+        The table, lines joined by ``"\\n"`` (no trailing newline).
+    """
+    from .untrusted_text import for_terminal
+
+    lines = [f"{'student':<24} {'status':<13} {'seconds':>7} {'score':>6} {'failed':>6}  note"]
+    for row in rows:
+        student, status, seconds, score, failed, note = (for_terminal(cell) for cell in row)
+        lines.append(f"{student:<24} {status:<13} {seconds:>7} {score:>6} {failed:>6}  {note[:70]}")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ through ctypes); this module only says what to allow.
 
 Run as a program, it is the launcher of one sandboxed command::
 
-    python confine.py SPEC.json -- ARGV...
+    python confine.py --spec=JSON -- ARGV...     (or SPEC.json, a file)
 
 The launcher stays outside the sandbox: it becomes a child subreaper (every
 process the command leaves behind is re-parented to it), forks, and the child
@@ -237,10 +237,13 @@ def main(argv: list | None = None) -> int:
     """``confine.py SPEC -- ARGV``: run ARGV confined; return its exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if len(argv) < 3 or argv[1] != "--":
-        print("usage: confine.py SPEC.json -- ARGV...", file=sys.stderr)
+        print("usage: confine.py SPEC.json|--spec=JSON -- ARGV...", file=sys.stderr)
         return 2
-    with open(argv[0]) as f:
-        spec = json.load(f)
+    if argv[0].startswith("--spec="):  # the grader's way: nothing of the launcher in a folder the sandbox writes
+        spec = json.loads(argv[0][len("--spec="):])
+    else:
+        with open(argv[0]) as f:
+            spec = json.load(f)
     command = argv[2:]
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)

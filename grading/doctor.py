@@ -354,7 +354,10 @@ def main(argv=None) -> int:
         config = load_config(course, rest)
     except ValueError as exc:
         parser.error(str(exc))
-    results = run_checks(config, course=str(course), log=lambda c: print(c.line(), flush=True))
+    from .untrusted_text import for_terminal
+
+    # The checks quote processes' output and exceptions: one line each, no escape sequence.
+    results = run_checks(config, course=str(course), log=lambda c: print(for_terminal(c.line()), flush=True))
     ok, line = verdict(results)
-    print(line)
+    print(for_terminal(line))
     return 0 if ok else 1

@@ -1,8 +1,12 @@
 """Execute a student's notebook in a sandboxed kernel, with limits that cannot be dodged.
 
 The kernel runs inside :class:`grading.sandbox.Sandbox` and talks to the grader
-over Unix sockets (``transport="ipc"``) in a directory shared with the
-sandbox: the kernel has no network namespace in common with the grader.
+over Unix sockets (``transport="ipc"``) that it makes in its own private
+``/tmp`` (the grader reaches them from outside, see
+:meth:`grading.sandbox.SandboxProcess.outside`): the kernel has no network
+namespace in common with the grader, and no folder it can write is seen by
+another sandbox or by the grader's files.  Its connection file is shown to it
+read-only.
 
 Limits (each a configurable trait with a default in ``nbgrader_config.py``):
 
@@ -12,14 +16,17 @@ Limits (each a configurable trait with a default in ``nbgrader_config.py``):
 * a cap on kernel restarts (after a death or a timeout the kernel is
   restarted and the cells above are replayed, at most ``max_kernel_restarts``
   times; after that the remaining cells are not run);
-* a cap on the output one cell may produce (the rest is dropped with a note).
+* a cap on the output one cell may produce, and on the output of the whole
+  notebook (the rest is dropped with a note).
 
 What happened (timeouts, deaths, limits hit) is recorded in the cell where it
 happened, as an error output with a plain-language message, and returned in
 :class:`NotebookRun` for the judge and the class report.
 
 After the last cell the named results (``mu``, ``sigma``, ...) are exported
-from the kernel to an ``.npz`` file (no pickles) for the judge: see
+from the kernel as an ``.npz`` archive (no pickles) through a pipe that the
+kernel inherits; the grader spools it, with a size limit, into its private
+folder and parses it with :mod:`grading.intake` once the kernel is gone: see
 :func:`load_claims`.
 """
 
@@ -45,16 +52,19 @@ from traitlets import Int, Unicode
 from traitlets.config import LoggingConfigurable
 
 from .failures import DOCTOR_FIX, NotGradable
+from .intake import MAX_ARRAY_BYTES, FrameReader, IntakeError, claims_meta, read_npz
 from .sandbox import Sandbox
 
 __all__ = ["NotebookExecutor", "NotebookRun", "load_claims", "MAX_CLAIM_BYTES"]
 
-#: The largest export file the judge reads (two 10 x 784 x 784 float64 arrays and change).
-MAX_CLAIM_BYTES = 400 * 2**20
+#: The most array bytes of the export the judge reads (two 10 x 784 x 784 float64 arrays are 98 MB).
+MAX_CLAIM_BYTES = 256 * 2**20
 
 _EXPORT_CODE = r'''
-def __gm_export(names, path):
+def __gm_export(names, fd, token):
+    import io as _io
     import json as _json
+    import os as _os
     import numpy as _np
     meta, arrays = {}, {}
     namespace = globals()
@@ -78,10 +88,14 @@ def __gm_export(names, path):
             info["status"] = "unreadable"
             info["error"] = f"{type(exc).__name__}: {exc}"[:300]
         meta[name] = info
-    _np.savez(path + ".npz", **arrays)
-    with open(path + ".json", "w") as f:
-        _json.dump(meta, f)
-__gm_export(%r, %r)
+    archive = _io.BytesIO()
+    _np.savez(archive, **arrays)
+    body, data = _json.dumps(meta).encode(), archive.getvalue()
+    for part in (f"\nframe claims {token} {len(body)} {len(data)}\n".encode(), body, data):
+        view = memoryview(part)
+        while view:
+            view = view[_os.write(fd, view):]
+__gm_export(%r, %d, %r)
 del __gm_export
 '''
 
@@ -96,29 +110,37 @@ class NotebookRun:
     limits_hit: list = field(default_factory=list)  # subset of events that are limits
     restarts: int = 0
     cells_not_run: list = field(default_factory=list)  # indices
-    claims_path: str | None = None
+    claims_path: str | None = None  # the export, in the grader's private folder (see load_claims)
 
 
 class _SandboxedKernelManager(AsyncKernelManager):
     """A kernel manager whose kernel process starts inside a sandbox."""
 
     sandbox = AnyTrait()
-    io_dir = Unicode()
+    io_dir = Unicode()  # the grader's folder of the connection file, shown read-only
     student_root = Unicode()
     handle = AnyTrait(None, allow_none=True)
     sandbox_env = AnyTrait(None, allow_none=True)
+    export_fd = AnyTrait(None, allow_none=True)  # the write end of the export's pipe, inherited by the kernel
 
     def format_kernel_cmd(self, extra_arguments=None):
         argv = [sys.executable, "-m", "ipykernel_launcher", "-f", self.connection_file, *(extra_arguments or [])]
-        cmd, self.handle, self.sandbox_env = self.sandbox.launch(argv, self.io_dir, self.student_root)
+        cmd, self.handle, self.sandbox_env = self.sandbox.launch(argv, self.io_dir, self.student_root,
+                                                                 handle=self.handle)
         return cmd
 
     async def _async_launch_kernel(self, kernel_cmd, **kw):
         if self.sandbox_env is not None:  # bubblewrap sets the environment itself (--clearenv, --setenv)
             kw["env"] = self.sandbox_env
+        extra = self.handle.pass_fds() if self.handle is not None else ()
+        kw["pass_fds"] = tuple(kw.get("pass_fds", ())) + extra + ((self.export_fd,) if self.export_fd else ())
+        inside = self.ip
         await super()._async_launch_kernel(kernel_cmd, **kw)
         if self.handle is not None:
             self.handle.popen = getattr(self.provisioner, "process", None)
+            self.handle.started()
+            # The kernel binds its sockets in its private /tmp; the grader connects from outside.
+            self.ip = self.handle.outside(inside)
 
 
 class _StderrTail:
@@ -155,24 +177,33 @@ class _StderrTail:
 
 
 class _LimitedClient(NotebookClient):
-    """nbclient with a cap on the output bytes one cell may produce."""
+    """nbclient with caps on the output bytes one cell, and the whole notebook, may produce."""
 
     max_output_bytes = Int(2 * 2**20)
+    max_notebook_output_bytes = Int(16 * 2**20)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._output_bytes = {}
+        self._notebook_bytes = 0
+        self._noted = set()
 
     def output(self, outs, msg, display_id, cell_index):
-        size = len(json.dumps(msg.get("content", {}), default=str))
+        content = msg.get("content", {})
+        size = len(json.dumps(content, default=str)) if isinstance(content, dict) else 0
         used = self._output_bytes.get(cell_index, 0)
         self._output_bytes[cell_index] = used + size
-        if used + size > self.max_output_bytes:
-            if used <= self.max_output_bytes:
+        self._notebook_bytes += size
+        if used + size > self.max_output_bytes or self._notebook_bytes > self.max_notebook_output_bytes:
+            if cell_index not in self._noted:
+                self._noted.add(cell_index)
+                if used + size > self.max_output_bytes:
+                    why = f"more than {self.max_output_bytes // 1024} KiB in this cell"
+                else:
+                    why = f"the notebook's output reached {self.max_notebook_output_bytes // 2**20} MiB"
                 outs.append(NotebookNode(
                     output_type="stream", name="stdout",
-                    text=f"\n[The grader dropped the rest of this cell's output: more than "
-                         f"{self.max_output_bytes // 1024} KiB.]\n",
+                    text=f"\n[The grader dropped the rest of this cell's output: {why}.]\n",
                 ))
             return None
         return super().output(outs, msg, display_id, cell_index)
@@ -193,6 +224,11 @@ class NotebookExecutor(LoggingConfigurable):
         2, help="Kernel restarts (after a death or a cell timeout) allowed per notebook."
     ).tag(config=True)
     max_output_bytes = Int(2 * 2**20, help="Output bytes one cell may produce; the rest is dropped.").tag(config=True)
+    max_notebook_output_bytes = Int(
+        16 * 2**20,
+        help="Output bytes the whole notebook may produce (what the gradebook, the formgrader and the feedback "
+             "hold); the rest of every cell is dropped with a note.",
+    ).tag(config=True)
     startup_timeout = Int(120, help="Seconds allowed for a kernel to start.").tag(config=True)
     start_attempts = Int(
         2,
@@ -208,19 +244,26 @@ class NotebookExecutor(LoggingConfigurable):
 
     # -- kernel lifecycle ---------------------------------------------------------------
     def _start(self, client: _LimitedClient, io_dir: str, student_root: str) -> _SandboxedKernelManager:
+        shown = os.path.join(io_dir, "in")  # the connection file: shown to the kernel read-only
+        os.makedirs(shown, exist_ok=True)
+        handle = self.sandbox.prepare()
         km = _SandboxedKernelManager(
-            sandbox=self.sandbox, io_dir=io_dir, student_root=student_root,
-            transport="ipc", ip=os.path.join(io_dir, "kernel"),
-            connection_file=os.path.join(io_dir, "kernel.json"),
-            kernel_name="python3",
+            sandbox=self.sandbox, io_dir=shown, student_root=student_root, handle=handle,
+            transport="ipc", ip=os.path.join(handle.inside_tmp, "kernel"),
+            connection_file=os.path.join(shown, "kernel.json"),
+            kernel_name="python3", export_fd=self._export_write,
         )
         client.km = km
         client.kc = None
         stderr = _StderrTail()
         self._stderr = stderr
         try:
-            client.start_new_kernel(cwd="/" if self.sandbox.enabled else io_dir,
+            client.start_new_kernel(cwd="/" if self.sandbox.enabled else os.path.join(handle.scratch, "home"),
                                     stdout=subprocess.DEVNULL, stderr=stderr.write_fd, stdin=subprocess.DEVNULL)
+        except BaseException:
+            # A kernel that never answered: stop whatever of it started (the callers have no km to stop).
+            handle.release()
+            raise
         finally:
             stderr.close_writer()
         client.start_new_kernel_client()
@@ -289,12 +332,30 @@ class NotebookExecutor(LoggingConfigurable):
         start = time.monotonic()
         deadline = start + self.notebook_timeout
         result = NotebookRun(nb=nb)
+        spool = os.path.join(io_dir, "spool")  # the grader's own: never shown to a sandbox
+        os.makedirs(spool, mode=0o700, exist_ok=True)
+        drain = _ExportDrain(spool)
+        self._export_write = drain.write_fd
+        try:
+            self._run(nb, io_dir, student_root, export_names, result, deadline, drain)
+        finally:
+            drain.close_writer()
+            drain.join(30)
+            self._export_write = None
+        if drain.token is not None:
+            result.claims_path = drain.claims(spool)
+        drain.discard()
+        result.seconds = time.monotonic() - start
+        return result
+
+    def _run(self, nb, io_dir, student_root, export_names, result, deadline, drain) -> None:
         client = _LimitedClient(
             nb, timeout=self.cell_timeout, allow_errors=True, interrupt_on_timeout=False,
             startup_timeout=self.startup_timeout, kernel_name="python3", record_timing=False,
             extra_arguments=["--HistoryManager.hist_file=:memory:", "--HistoryManager.enabled=False"],
         )
         client.max_output_bytes = self.max_output_bytes
+        client.max_notebook_output_bytes = self.max_notebook_output_bytes
         client.reset_execution_trackers()
         code_cells = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
         km = self._first_start(client, io_dir, student_root)
@@ -350,10 +411,8 @@ class NotebookExecutor(LoggingConfigurable):
             nb.cells[i].outputs = [_error_output("GraderLimit", "The grader did not run this cell: "
                                                  + (result.events[-1] if result.events else "the kernel was gone."))]
         if km is not None:
-            result.claims_path = self._export(client, io_dir, export_names, deadline)
+            self._export(client, drain, export_names)
             result.limits_hit += self._stop(client, km)
-        result.seconds = time.monotonic() - start
-        return result
 
     def _restart_and_replay(self, client, nb, replay, io_dir, student_root, deadline, result):
         """A new kernel with the cells in ``replay`` run again (outputs discarded)."""
@@ -378,16 +437,84 @@ class NotebookExecutor(LoggingConfigurable):
             )
             return None
 
-    def _export(self, client, io_dir, names, deadline) -> str | None:
-        path = os.path.join(io_dir, "claims")
-        code = _EXPORT_CODE % (list(names), path)
+    def _export(self, client, drain, names) -> None:
+        """Ask the kernel to send the named results down the export pipe (read by ``drain``)."""
+        drain.token = os.urandom(8).hex()
+        code = _EXPORT_CODE % (list(names), self._export_write, drain.token)
         try:
             msg_id = client.kc.execute(code, store_history=False, silent=True)
             client.timeout = self.export_timeout
             client.wait_for_reply(msg_id)
-        except Exception:  # noqa: BLE001
-            return None
-        return path if os.path.exists(path + ".json") else None
+        except Exception:  # noqa: BLE001 - no reply in time: whatever arrived is judged
+            return
+
+
+class _ExportDrain:
+    """Reads the export pipe of every kernel of one notebook into the grader's private folder.
+
+    Keeps only a frame ``claims <token>`` (the export's, once asked for);
+    every other byte is dropped within the limits of :class:`FrameReader`.
+    """
+
+    def __init__(self, folder: str):
+        self.read_fd, self.write_fd = os.pipe()
+        self.token: str | None = None
+        self.frame = None  # (json bytes, spool) of the export
+        self.problem: str | None = None
+        self._reader = FrameReader(folder, max_npz=MAX_CLAIM_BYTES + 2**20)
+        self.thread = threading.Thread(target=self._drain, name="export-drain", daemon=True)
+        self.thread.start()
+
+    def _drain(self):
+        try:
+            while True:
+                chunk = os.read(self.read_fd, 1 << 20)
+                if not chunk:
+                    break
+                for event in self._reader.feed(chunk):
+                    if event[0] == "line":
+                        continue
+                    mine = self.token is not None and event[1] == "claims" and event[2] == self.token
+                    if event[0] == "oversized":
+                        if mine:
+                            self.problem = event[3]
+                        continue
+                    if mine and self.frame is None:
+                        self.frame = (event[3], event[4])
+                    else:
+                        event[4].close()
+        finally:
+            self._reader.close()
+            os.close(self.read_fd)
+
+    def close_writer(self):
+        if self.write_fd is not None:
+            os.close(self.write_fd)
+            self.write_fd = None
+
+    def join(self, timeout: float):
+        self.thread.join(timeout)
+
+    def claims(self, folder: str) -> str | None:
+        """Where the export's frame was put for :func:`load_claims` (its JSON, then a file of the archive)."""
+        if self.thread.is_alive():
+            return None  # the pipe never ended: nothing is read
+        if self.frame is None:
+            if self.problem is None:
+                return None
+            path = os.path.join(folder, "claims.problem")
+            Path(path).write_text(self.problem)
+            return path
+        body, spool = self.frame
+        path = os.path.join(folder, "claims")
+        Path(path + ".json").write_bytes(body)
+        os.replace(spool.path, path + ".npz")
+        spool.path = path + ".npz"
+        return path
+
+    def discard(self):
+        if self.frame is not None:
+            self.frame[1]._file.close()
 
 
 def load_claims(path: str | None, names: list[str]) -> tuple[dict, dict]:
@@ -395,27 +522,30 @@ def load_claims(path: str | None, names: list[str]) -> tuple[dict, dict]:
 
     ``info`` has ``status`` ("ok", "missing", "unreadable", "absent": no export at
     all) and ``type`` (the Python type name in the student's kernel).  Nothing is
-    unpickled; files larger than MAX_CLAIM_BYTES are not read.
+    unpickled; sizes are checked before reading (:mod:`grading.intake`).  A
+    malformed export makes every name ``unreadable`` with the reason, which
+    fails the checks that need it.
     """
     arrays, info = {}, {name: {"status": "absent"} for name in names}
     if path is None:
         return arrays, info
+    if path.endswith(".problem"):
+        why = Path(path).read_text()[:300]
+        return arrays, {name: {"status": "unreadable", "error": why} for name in names}
     try:
-        if os.path.getsize(path + ".json") > 2**20 or os.path.getsize(path + ".npz") > MAX_CLAIM_BYTES:
-            return arrays, info
-        meta = json.loads(Path(path + ".json").read_text())
-        with np.load(path + ".npz", allow_pickle=False) as data:
-            for name in names:
-                entry = meta.get(name) if isinstance(meta, dict) else None
-                if not isinstance(entry, dict):
-                    continue
-                info[name] = {k: entry[k] for k in ("status", "type", "error", "keys") if k in entry}
-                if entry.get("status") == "ok" and name in data.files:
-                    array = data[name]
-                    if array.dtype.kind in "biuf":
-                        arrays[name] = array
-                    else:
-                        info[name] = {"status": "unreadable", "error": f"dtype {array.dtype}"}
-    except (OSError, ValueError, KeyError, TypeError):
-        return {}, {name: {"status": "absent"} for name in names}
+        info.update(claims_meta(Path(path + ".json").read_bytes(), names))
+        wanted = {name for name in names if info[name].get("status") == "ok"}
+        with open(path + ".npz", "rb") as f:
+            found = read_npz(f, wanted, max_array_bytes=MAX_ARRAY_BYTES, max_total_bytes=MAX_CLAIM_BYTES)
+    except (IntakeError, OSError) as exc:
+        why = f"your notebook's exported results could not be read: {exc}"[:300]
+        return {}, {name: {"status": "unreadable", "error": why} for name in names}
+    refused = set(found.pop("__refused__", []))
+    for name in wanted:
+        if name in found:
+            arrays[name] = found[name]
+        elif name in refused:
+            info[name] = {"status": "unreadable", "error": "not an array of numbers"}
+        else:
+            info[name] = {"status": "unreadable", "error": "the exported results lack it"}
     return arrays, info

@@ -13,7 +13,9 @@ autograde`` call for every submission:
    grader's own process;
 4. every autograded cell's outputs are replaced by the verdict: nothing, or one
    error whose message says what was expected and what was found.  nbgrader
-   then scores the cells as usual (an error scores zero).
+   then scores the cells as usual (an error scores zero);
+5. every output and markdown cell is sanitized (:mod:`grading.sanitize`):
+   nothing the student wrote runs in the formgrader or the feedback page.
 
 The student's kernel never sees a hidden check, a reference value or another
 student's code, and nothing it prints or patches decides a grade.
@@ -38,6 +40,7 @@ from .checks import Evidence, judge, precompute_probe_errors
 from .executor import NotebookExecutor, load_claims
 from .probe import Probe, standard_calls
 from .references import References
+from .sanitize import sanitize_notebook
 
 __all__ = ["EXPORTED_NAMES", "GradingSummary", "copy_outputs", "grade_notebook", "grading_config", "submission_key"]
 
@@ -75,7 +78,7 @@ class GradingSummary:
 
 #: The modules whose code decides a grade: a change to any of them grades every submission again.
 GRADING_MODULES = ("sandbox.py", "confine.py", "cgroups.py", "pythonenv.py", "executor.py", "probe.py",
-                   "probe_runner.py", "references.py", "checks.py", "judge.py")
+                   "probe_runner.py", "references.py", "checks.py", "judge.py", "intake.py", "sanitize.py")
 #: The configuration sections that decide a grade (limits).
 GRADING_SECTIONS = ("Sandbox", "NotebookExecutor", "Probe")
 
@@ -136,6 +139,11 @@ def grade_notebook(nb: NotebookNode, refs: References, executor: NotebookExecuto
     # cores make OpenBLAS spin against the student processes that run beside it.
     with threadpool_limits(limits=probe.sandbox.blas_threads, user_api="blas"):
         _grade(nb, refs, executor, probe, work_root, summary)
+    # Nothing the student wrote may run where the graded notebook is shown (formgrader, feedback).
+    removed = sanitize_notebook(nb)
+    if any(removed.values()):
+        summary.events.append("outputs that could run code in a browser were removed or cleaned: "
+                              + ", ".join(f"{k} {v}" for k, v in sorted(removed.items()) if v))
     summary.limits_hit = sorted(set(summary.limits_hit))
     summary.seconds = time.monotonic() - start
     nb.metadata["generative_mnist_grading"] = summary.as_dict()
@@ -149,8 +157,12 @@ def _grade(nb, refs, executor, probe, work_root, summary) -> None:
     try:
         # The probe needs nothing from the notebook's run: both run at once, each in its own sandbox.
         cells = [(i, c.source) for i, c in enumerate(nb.cells) if c.cell_type == "code" and not _is_autograded_test(c)]
-        probe_dir = os.path.join(io_dir, "probe-io")
+        # Each sandbox gets its own folder of the grader's (shown to it read-only, if at all): the notebook's
+        # kernel and the probe share nothing they can write, and neither can write where the grader reads.
+        probe_dir = os.path.join(io_dir, "probe")
+        notebook_dir = os.path.join(io_dir, "notebook")
         os.mkdir(probe_dir)
+        os.mkdir(notebook_dir)
         probe_out: dict = {}
         cancel = threading.Event()
 
@@ -169,7 +181,7 @@ def _grade(nb, refs, executor, probe, work_root, summary) -> None:
         thread = threading.Thread(target=run_probe, name="probe", daemon=True)
         thread.start()
         try:
-            run = executor.run(nb, io_dir, str(refs.notebook_view), EXPORTED_NAMES)
+            run = executor.run(nb, notebook_dir, str(refs.notebook_view), EXPORTED_NAMES)
         except BaseException:  # the grader's failure (NotGradable) or an interruption: stop the probe too
             cancel.set()
             thread.join(60)

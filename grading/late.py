@@ -24,6 +24,8 @@ import math
 from nbgrader.plugins import LateSubmissionPlugin
 from traitlets import Float, TraitError, validate
 
+from .untrusted_text import for_terminal
+
 __all__ = ["PercentPerDayLatePenalty", "penalty_percent"]
 
 SECONDS_PER_DAY = 86400.0
@@ -93,6 +95,6 @@ class PercentPerDayLatePenalty(LateSubmissionPlugin):
         penalty = round(percent / 100.0 * self._max_score(), 4)
         self.log.info(
             "%s is %.1f hours late: %g%% of the maximum score, a penalty of %g points",
-            student_id, total_seconds_late / 3600.0, percent, penalty,
+            for_terminal(student_id), total_seconds_late / 3600.0, percent, penalty,
         )
         return penalty

@@ -34,11 +34,22 @@ import zipfile
 from pathlib import Path
 
 from grading.report import collect
+from grading.untrusted_text import for_csv_row, for_terminal
 
-__all__ = ["CANVAS_ID_COLUMNS", "canvas_rows", "feedback_bundle", "main", "read_roster"]
+__all__ = ["CANVAS_ID_COLUMNS", "canvas_rows", "feedback_bundle", "main", "read_roster", "write_canvas_csv"]
 
 CANVAS_ID_COLUMNS = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
 POINTS_POSSIBLE = "Points Possible"
+
+
+def _number(value: float) -> int | float:
+    """A score as a Python number (an int when whole: ``23``, not ``23.0``), rounded to 4 decimals.
+
+    Scores are written as numbers, never as formatted strings: :func:`grading.untrusted_text.for_csv`
+    passes numbers unchanged and neutralises every string, so Canvas must be given numbers.
+    """
+    value = round(float(value), 4)
+    return int(value) if value.is_integer() else value
 
 
 def read_roster(path, match_column: str = "SIS Login ID") -> dict:
@@ -69,11 +80,13 @@ def canvas_rows(data, column: str, roster: dict | None = None) -> tuple:
 
     Returns
     -------
-    rows : list of list of str
+    rows : list of list
+        Text cells neutralised for a spreadsheet (:func:`grading.untrusted_text.for_csv`),
+        scores as numbers.
     unmatched : list of str
         Students of the gradebook without a roster row (not written).
     """
-    rows = [[*CANVAS_ID_COLUMNS, column], [POINTS_POSSIBLE, "", "", "", "", f"{data.max_score:g}"]]
+    rows = [[*CANVAS_ID_COLUMNS, column], [POINTS_POSSIBLE, "", "", "", "", _number(data.max_score)]]
     unmatched = []
     for student in data.students:
         name = ", ".join(p for p in (student.last_name, student.first_name) if p) or student.id
@@ -86,8 +99,14 @@ def canvas_rows(data, column: str, roster: dict | None = None) -> tuple:
         else:
             unmatched.append(student.id)
             continue
-        rows.append([name, *ids, f"{round(student.score, 4):g}"])
+        rows.append(for_csv_row([name, *ids, _number(student.score)]))
     return rows, unmatched
+
+
+def write_canvas_csv(rows, path) -> None:
+    """Write the rows of :func:`canvas_rows` to ``path``, every cell through ``for_csv`` (no live formula)."""
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows(for_csv_row(row) for row in rows)
 
 
 def feedback_bundle(course, data, target) -> list:
@@ -111,7 +130,8 @@ def feedback_bundle(course, data, target) -> list:
             if student.submitted and not files:
                 missing.append(student.id)
             name = " ".join(p for p in (student.first_name, student.last_name) if p)
-            writer.writerow([student.id, name, f"{student.score:g}", f"{data.max_score:g}", f"{student.late_penalty:g}", ";".join(files)])
+            writer.writerow(for_csv_row([student.id, name, _number(student.score), _number(data.max_score),
+                                         _number(student.late_penalty), ";".join(files)]))
         bundle.writestr("manifest.csv", manifest.getvalue())
     return missing
 
@@ -141,17 +161,18 @@ def main(argv=None) -> int:
         data = collect(course, args.assignment, args.db)
         roster = read_roster(args.roster, args.match_column) if args.roster else None
     except (FileNotFoundError, LookupError, ValueError) as exc:
-        print(f"python -m grading export-lms: {exc}", file=sys.stderr)
+        print(f"python -m grading export-lms: {for_terminal(exc)}", file=sys.stderr)
         return 1
     out.mkdir(parents=True, exist_ok=True)
     rows, unmatched = canvas_rows(data, args.canvas_column or args.assignment, roster)
-    with open(out / "canvas_grades.csv", "w", newline="", encoding="utf-8") as f:
-        csv.writer(f).writerows(rows)
+    write_canvas_csv(rows, out / "canvas_grades.csv")
     bundle = out / f"feedback_{args.assignment}.zip"
     missing = feedback_bundle(course, data, bundle)
     print(f"wrote {out / 'canvas_grades.csv'} ({len(rows) - 2} students) and {bundle}")
     if unmatched:
-        print(f"warning: not in the roster (left out of canvas_grades.csv): {', '.join(unmatched)}", file=sys.stderr)
+        print(f"warning: not in the roster (left out of canvas_grades.csv): {for_terminal(', '.join(unmatched))}",
+              file=sys.stderr)
     if missing:
-        print(f"warning: submitted but no feedback (run nbgrader generate_feedback): {', '.join(missing)}", file=sys.stderr)
+        print("warning: submitted but no feedback (run nbgrader generate_feedback): "
+              f"{for_terminal(', '.join(missing))}", file=sys.stderr)
     return 0

@@ -33,6 +33,7 @@ from .probe import Probe
 from .failures import NotGradable
 from .references import prepare
 from .sandbox import Sandbox, SandboxUnavailable
+from .untrusted_text import for_terminal
 
 __all__ = ["HideHiddenTests", "SandboxedExecute"]
 
@@ -119,9 +120,9 @@ class SandboxedExecute(NbGraderPreprocessor):
             if os.path.exists(path):
                 copy_outputs(nbformat.read(path, as_version=4), nb)
                 resources["generative_mnist_grading"] = nb.metadata.get("generative_mnist_grading", {})
-                self.log.info("%s: graded already (%s)", student, path)
+                self.log.info("%s: graded already (%s)", for_terminal(student), for_terminal(path))
                 return nb, resources
-            self.log.warning("%s: not in %s; grading it now", student, self.precomputed_dir)
+            self.log.warning("%s: not in %s; grading it now", for_terminal(student), for_terminal(self.precomputed_dir))
         try:
             sandbox, refs = self.setup()
             executor = NotebookExecutor(sandbox, parent=self)
@@ -130,13 +131,13 @@ class SandboxedExecute(NbGraderPreprocessor):
         except NotGradable as exc:
             # Nothing of it may reach the gradebook: nbgrader created the submission's rows already.
             self._forget_submission(resources)
-            self.log.error("%s: NOT GRADABLE, nothing recorded: %s", student, exc)
+            self.log.error("%s: NOT GRADABLE, nothing recorded: %s", for_terminal(student), for_terminal(exc))
             raise
         self.log.info("graded %s in %.0f s (notebook %.0f s, probe %.0f s, judge %.0f s); failed: %s",
-                      student, summary.seconds, summary.notebook_seconds, summary.probe_seconds,
-                      summary.judge_seconds, sorted(summary.failed) or "none")
+                      for_terminal(student), summary.seconds, summary.notebook_seconds, summary.probe_seconds,
+                      summary.judge_seconds, for_terminal(sorted(summary.failed) or "none"))
         for event in summary.events:
-            self.log.warning("%s: %s", student, event)
+            self.log.warning("%s: %s", for_terminal(student), for_terminal(event))
         resources["generative_mnist_grading"] = summary.as_dict()
         return nb, resources
 

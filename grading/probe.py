@@ -15,6 +15,13 @@ definitions.
 Each call has a time limit; a call that runs past it, or kills its process,
 costs that call only: the probe restarts (at most ``max_restarts`` times) and
 goes on with the next call.
+
+The probe shares no writable folder with anything: its plan is shown
+read-only, it writes only to its own private tmpfs, and its results come back
+through a pipe, parsed by :mod:`grading.intake` with limits checked before
+anything is allocated.  What the student's function writes to that pipe
+itself (a forged record, a huge declared length) is judged as that call's
+result, never trusted.
 """
 
 from __future__ import annotations
@@ -40,6 +47,7 @@ from traitlets import Int
 from traitlets.config import LoggingConfigurable
 
 from .failures import DOCTOR_FIX, NotGradable
+from .intake import MAX_ARRAY_BYTES, FrameReader, IntakeError, probe_record, read_npz
 from .sandbox import Sandbox
 
 __all__ = ["Probe", "ProbeCall", "ProbeResult", "definitions_of", "standard_calls"]
@@ -176,6 +184,11 @@ class Probe(LoggingConfigurable):
     call_timeout = Int(600, help="Seconds one probe call of a student's function may run.").tag(config=True)
     probe_timeout = Int(1800, help="Seconds all probe calls of one submission may take together.").tag(config=True)
     max_restarts = Int(3, help="Probe processes restarted after a call that timed out or crashed.").tag(config=True)
+    max_result_bytes = Int(
+        256 * 2**20,
+        help="Bytes of arrays one probe call may hand back (the assignment's largest, a fitted model, is about "
+             "50 MB); a larger result is not read and fails the checks that need it.",
+    ).tag(config=True)
     start_attempts = Int(
         2,
         help="Attempts at starting a probe process that dies before its first line (before any student code ran) "
@@ -198,8 +211,11 @@ class Probe(LoggingConfigurable):
         """
         self._cancel = cancel
         statements, origin = definitions_of(cells)
-        out = Path(io_dir) / "probe"
-        out.mkdir(parents=True, exist_ok=True)
+        # ``io_dir`` is the grader's own: ``in`` is shown to the probe read-only, ``spool`` never.
+        shown, spool = Path(io_dir) / "in", Path(io_dir) / "spool"
+        shown.mkdir(parents=True, exist_ok=True)
+        spool.mkdir(parents=True, exist_ok=True)
+        os.chmod(spool, 0o700)
         root = self.sandbox.view_path(probe_view)
         plan = {
             "definitions": statements,
@@ -207,16 +223,15 @@ class Probe(LoggingConfigurable):
             "calls": [{"id": c.id, "function": c.function, "args": c.args} for c in calls],
             "inputs": f"{root}/inputs.npz",
             "moments": f"{root}/moments.npz",
-            "out": str(out),
         }
-        plan_path = Path(io_dir) / "plan.json"
+        plan_path = shown / "plan.json"
         plan_path.write_text(json.dumps(plan))
         results: dict = {}
         deadline = time.monotonic() + self.probe_timeout
         start, restarts, failed_starts = 0, 0, 0
         while start < len(calls):
             try:
-                stopped_at = self._run_from(start, calls, plan_path, io_dir, probe_view, deadline, results)
+                stopped_at = self._run_from(start, calls, plan_path, str(spool), probe_view, deadline, results)
             except _DiedBeforeStart as exc:
                 failed_starts += 1
                 if failed_starts >= max(1, self.start_attempts):
@@ -238,18 +253,24 @@ class Probe(LoggingConfigurable):
             results.setdefault(call.id, ProbeResult("not-run", info={"error": "not run"}))
         return results
 
-    def _run_from(self, start, calls, plan_path, io_dir, probe_view, deadline, results) -> int | None:
+    def _run_from(self, start, calls, plan_path, spool_dir, probe_view, deadline, results) -> int | None:
         """One probe process from call ``start``; returns the index it stopped at, or None when done."""
         read_fd, write_fd = os.pipe()
         runner = f"{self.sandbox.view_path(probe_view)}/lib/gm_probe_runner.py"
         env_extra = {"MPLBACKEND": "Agg"}
-        handle = self.sandbox.popen(
-            [sys.executable, runner, str(plan_path), str(start)], io_dir=io_dir, student_root=probe_view,
-            env_extra=env_extra, pass_fds=(write_fd, 3), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL, preexec_fn=_dup_to_3(write_fd),
-        )
-        os.close(write_fd)
-        buffer = b""
+        try:
+            handle = self.sandbox.popen(
+                [sys.executable, runner, str(plan_path), str(start)], io_dir=str(plan_path.parent),
+                student_root=probe_view, env_extra=env_extra, pass_fds=(write_fd, 3), stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=_dup_to_3(write_fd),
+            )
+        except OSError as exc:
+            os.close(read_fd)
+            raise _DiedBeforeStart(f"the sandboxed probe process could not be started ({exc})", DOCTOR_FIX) from exc
+        finally:
+            os.close(write_fd)
+        frames = FrameReader(spool_dir, max_npz=self.max_result_bytes)
+        received: dict = {}  # call id -> ProbeResult parsed from its frame
         current = start
         started = False  # the runner's first line: before it, no student code has run
         # Defining the functions counts against the first call's time.
@@ -284,10 +305,15 @@ class Probe(LoggingConfigurable):
                         self._record_failure(calls[current], "crashed", handle, results)
                         return current
                     return None
-                buffer += chunk
-                while b"\n" in buffer:
-                    line, buffer = buffer.split(b"\n", 1)
-                    text = line.decode("utf-8", "replace").strip()
+                for event in frames.feed(chunk):
+                    if event[0] != "line":
+                        if started and current < len(calls) and event[2] == calls[current].id \
+                                and event[1] == "result":
+                            received[event[2]] = self._parse(event)
+                        elif event[0] == "frame":
+                            event[4].close()
+                        continue
+                    text = event[1]
                     if text == "started":
                         started = True
                         continue
@@ -296,13 +322,15 @@ class Probe(LoggingConfigurable):
                     if text == "finished":
                         return None
                     if text.startswith("done ") and current < len(calls) and text[5:] == calls[current].id:
-                        results[calls[current].id] = self._collect(calls[current], Path(io_dir) / "probe")
+                        results[calls[current].id] = received.pop(calls[current].id, None) or ProbeResult(
+                            "crashed", info={"error": "no result was recorded"})
                         current += 1
                         if current >= len(calls):
                             return None
                         call_deadline = min(deadline, time.monotonic() + self._timeout(calls[current]))
         finally:
             os.close(read_fd)
+            frames.close()
             handle.release()
 
     def _timeout(self, call: ProbeCall) -> int:
@@ -319,26 +347,23 @@ class Probe(LoggingConfigurable):
             message += "; limit reached: " + "; ".join(hit)
         results[call.id] = ProbeResult(kind, info={"error": message, "limits_hit": hit})
 
-    def _collect(self, call: ProbeCall, out: Path) -> ProbeResult:
+    def _parse(self, event) -> ProbeResult:
+        """A ProbeResult from one frame of the pipe (``grading.intake`` checks every size first)."""
+        if event[0] == "oversized":
+            return ProbeResult("crashed", info={"error": event[3]})
+        _, _, call_id, body, spool = event
         try:
-            record = json.loads((out / f"{call.id}.json").read_text())
-        except (OSError, ValueError):
-            return ProbeResult("crashed", info={"error": "no result was recorded"})
-        if not isinstance(record, dict):
-            return ProbeResult("crashed", info={"error": "no result was recorded"})
-        status = record.get("status")
-        if status != "returned":
-            return ProbeResult(status if status in ("raised", "undefined") else "crashed", info=record)
-        items = []
-        try:
-            if os.path.getsize(out / f"{call.id}.npz") > 400 * 2**20:
-                return ProbeResult("crashed", info={"error": "the result was too large"})
-            with np.load(out / f"{call.id}.npz", allow_pickle=False) as data:
-                for i in range(int(record.get("length", 0))):
-                    array = data[f"r{i}"] if f"r{i}" in data.files else None
-                    items.append(array if array is None or array.dtype.kind in "biuf" else None)
-        except (OSError, ValueError, KeyError, TypeError):
-            return ProbeResult("crashed", info={"error": "the result could not be read"})
+            record = probe_record(body, call_id)
+            if record["status"] != "returned":
+                return ProbeResult(record["status"], info=record)
+            names = {f"r{i}" for i in range(record["length"])}
+            with spool.reader() as f:
+                arrays = read_npz(f, names, max_array_bytes=MAX_ARRAY_BYTES, max_total_bytes=self.max_result_bytes)
+        except IntakeError as exc:
+            return ProbeResult("crashed", info={"error": f"the result could not be read: {exc}"})
+        finally:
+            spool.close()
+        items = [arrays.get(f"r{i}") for i in range(record["length"])]
         return ProbeResult("returned", items=items, info=record)
 
 

@@ -7,11 +7,15 @@ judges the saved results in its own process, so a student who tampers with
 this runner only changes what is judged of their own code.
 
 Usage: ``python gm_probe_runner.py PLAN.json START`` -- run the plan's calls
-from number START on.  For every call it writes ``<out>/<id>.npz`` (the
-returned arrays, no pickles) and ``<out>/<id>.json`` (status, error), then a
-line ``done <id>`` on file descriptor 3.
+from number START on.  It writes nothing to disk: for every call it sends on
+file descriptor 3 (a pipe to the grader) a frame ``frame result <id>
+<json bytes> <npz bytes>`` followed by the call's record (status, error) and
+the returned arrays as an ``.npz`` archive (no pickles), then a line
+``done <id>``.  The grader parses them with :mod:`grading.intake`, with its
+limits, whatever arrives.
 """
 
+import io
 import json
 import os
 import random
@@ -73,10 +77,24 @@ def _is_number_list(value):
     return isinstance(value, list) and all(isinstance(v, (int, float, np.integer, np.floating)) for v in value)
 
 
+def _send(status, call_id, record, arrays):
+    """One call's frame on the grader's pipe: the record, then the arrays as an .npz archive."""
+    archive = io.BytesIO()
+    if arrays is not None:
+        np.savez(archive, **arrays)
+    body = json.dumps(record).encode()
+    data = archive.getvalue()
+    status.write(f"frame result {call_id} {len(body)} {len(data)}\n".encode())
+    status.write(body)
+    status.write(data)
+    status.flush()
+
+
 def main():
     plan = json.load(open(sys.argv[1]))
     start = int(sys.argv[2])
-    status = os.fdopen(3, "w", buffering=1)
+    status = os.fdopen(3, "wb", buffering=0)
+    status = _Lines(status)
     inputs = np.load(plan["inputs"], allow_pickle=False)
     moments = np.load(plan["moments"], allow_pickle=False)
     status.write("started\n")  # the grader's part started; student code runs only after this line
@@ -92,8 +110,8 @@ def main():
     for number, call in enumerate(plan["calls"]):
         if number < start:
             continue
-        out = os.path.join(plan["out"], call["id"])
         record = {"id": call["id"]}
+        arrays = None
         try:
             args = _build_args(call["args"], inputs, moments)
             function = namespace.get(call["function"])
@@ -104,7 +122,7 @@ def main():
                 random.seed(0)
                 value = function(*args)
                 arrays, info, is_tuple = _to_arrays(value)
-                np.savez(out + ".npz", **{f"r{i}": a for i, a in enumerate(arrays) if a is not None})
+                arrays = {f"r{i}": a for i, a in enumerate(arrays) if a is not None}
                 record.update(status="returned", items=info, tuple=is_tuple, length=len(arrays))
         except BaseException as exc:  # noqa: BLE001 - whatever the student's function raised
             record.update(
@@ -114,10 +132,32 @@ def main():
                 error=f"{type(exc).__name__}: {exc}"[:500],
                 where=traceback.format_exc(limit=-2)[-800:],
             )
-        with open(out + ".json", "w") as f:
-            json.dump(record, f)
+        try:
+            _send(status, call["id"], record, arrays)
+        except BaseException as exc:  # noqa: BLE001 - e.g. the arrays could not be saved
+            _send(status, call["id"], {"id": call["id"], "status": "raised", "ename": type(exc).__name__,
+                                       "error": f"the returned value could not be saved ({type(exc).__name__})"},
+                  None)
         status.write(f"done {call['id']}\n")
     status.write("finished\n")
+
+
+class _Lines:
+    """Text lines and raw bytes on one unbuffered binary pipe."""
+
+    def __init__(self, raw):
+        self.raw = raw
+
+    def write(self, data):
+        if isinstance(data, str):
+            data = data.encode()
+        view = memoryview(data)
+        while view:
+            n = self.raw.write(view)
+            view = view[n:]
+
+    def flush(self):
+        pass
 
 
 if __name__ == "__main__":

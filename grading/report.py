@@ -430,11 +430,14 @@ def csv_rows(data: ClassData) -> list:
 
 
 def write_csv(data: ClassData, path: Path) -> None:
+    """Write ``report.csv``: every text cell through :func:`grading.untrusted_text.for_csv` (no live formula)."""
+    from grading.untrusted_text import for_csv_row
+
     rows = csv_rows(data)
     with open(path, "w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]) if rows else ["student_id"])
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows(for_csv_row(row) for row in rows)
 
 
 _CSS = """
@@ -654,7 +657,9 @@ def main(argv=None) -> int:
                     f"{100 * threshold:.0f}% of one side matches are listed, the matching code highlighted.")
         page = write_report(data, out, similar, note)
     except (FileNotFoundError, LookupError, ValueError) as exc:
-        print(f"python -m grading report: {exc}", file=sys.stderr)
+        from grading.untrusted_text import for_terminal
+
+        print(f"python -m grading report: {for_terminal(exc)}", file=sys.stderr)
         return 1
     print(f"wrote {page} (and {', '.join(FIGURES)}, report.csv beside it)")
     return 0

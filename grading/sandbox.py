@@ -17,8 +17,15 @@ works here, with one log line naming it):
       ``/tmp`` or a home directory), with gradedlib's installed copies hidden;
     * ``/opt/generative-mnist``: what the grader chose to show (the student
       package without the model and selection code, the data it may load);
-    * ``io_dir``, read-write at its own path: the kernel's connection file and
-      sockets, and what the process hands back.
+    * ``readonly_dir``, read-only at its own path: what the grader hands in
+      (the kernel's connection file, the probe's plan).
+
+    Nothing it can write is seen by another sandbox or read by the grader while
+    it runs: its only writable places are its own tmpfs, bounded by
+    ``scratch_size`` and charged to its memory cgroup.  The kernel's sockets
+    live in that ``/tmp``; the grader reaches them through
+    ``/proc/<pid>/root`` (:meth:`SandboxProcess.outside`), and results leave
+    through pipes (:mod:`grading.intake`).
 
 ``landlock``
     For machines where bubblewrap cannot create namespaces (a Docker or
@@ -26,13 +33,17 @@ works here, with one log line naming it):
     restriction, a kernel without unprivileged user namespaces).  No
     privilege needed; see :mod:`grading.confine`.  The same paths are
     readable (at their real places: nothing is hidden by a mount, only made
-    inaccessible), a private home and ``/tmp`` are folders of their own, no
+    inaccessible), a private home and ``/tmp`` are folders of their own (on
+    ``scratch_folder``, by default the memory file system ``/dev/shm``: never
+    the disk that other submissions and the grader write to; where a memory
+    cgroup can be made, what they hold counts against the sandbox's memory), no
     socket but Unix sockets, no ``connect``, no ``ptrace``, no signal to a
     process outside (Landlock ABI 6).  Weaker than bubblewrap: it runs as the
     grader's user (its privileges unusable, but root is not bound by
     RLIMIT_NPROC: only a pids cgroup limits its processes), the private home
-    and ``/tmp`` have no size limit of their own (only the file size limit),
-    and the file system's layout can be probed with ``stat``.
+    and ``/tmp`` have no size limit of their own (the memory cgroup, else only
+    the file size limit and the size of ``/dev/shm``), and the file system's
+    layout can be probed with ``stat``.
 
 Both have limits on memory (a cgroup where one can be made, else
 ``RLIMIT_AS`` per process), processes, file sizes and open files, and the
@@ -48,6 +59,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import select
 import shutil
 import signal
 import subprocess
@@ -121,6 +134,59 @@ class SandboxProcess:
     max_processes: int
     layer: str = "bubblewrap"
     scratch: str | None = None  # private home and /tmp outside bubblewrap
+    info_read: int | None = None  # bubblewrap's --info-fd (read end), until the sandbox's pid is known
+    info_write: int | None = None  # its write end, to be passed to the command (pass_fds)
+    child_pid: int | None = None  # the sandbox's first process (bubblewrap), once known
+
+    @property
+    def inside_tmp(self) -> str:
+        """The sandbox's private /tmp as its processes see it."""
+        return "/tmp" if self.layer == "bubblewrap" else os.path.join(self.scratch, "tmp")
+
+    def pass_fds(self) -> tuple:
+        """File descriptors the command must inherit (bubblewrap's info pipe)."""
+        return (self.info_write,) if self.info_write is not None else ()
+
+    def started(self, timeout: float = 60.0) -> None:
+        """After the command's Popen: close the parent's copy of the info pipe, learn the sandbox's pid.
+
+        Raises
+        ------
+        OSError
+            When bubblewrap did not report its pid within ``timeout`` seconds (it failed to start).
+        """
+        if self.info_write is not None:
+            os.close(self.info_write)
+            self.info_write = None
+        if self.info_read is None:
+            return
+        # Read bubblewrap's whole report (it comes in several writes) and keep the pipe open until
+        # release(): bubblewrap dies of SIGPIPE if its reader goes away while it writes.
+        data, deadline = b"", time.monotonic() + timeout
+        while b"}" not in data:
+            wait = deadline - time.monotonic()
+            ready, _, _ = select.select([self.info_read], [], [], max(0.0, min(wait, 1.0)))
+            if ready:
+                chunk = os.read(self.info_read, 4096)
+                if not chunk:
+                    break
+                data += chunk
+                if len(data) > 65536:
+                    break
+            elif wait <= 0 or (self.popen is not None and self.popen.poll() is not None):
+                break
+        found = re.search(rb'"child-pid"\s*:\s*(\d+)', data)
+        if found is None:
+            raise OSError("bubblewrap did not start (no child-pid on its info pipe)")
+        self.child_pid = int(found.group(1))
+
+    def outside(self, inside_path: str) -> str:
+        """Where the grader reaches ``inside_path`` of this sandbox's private files."""
+        if self.layer == "bubblewrap":
+            if self.child_pid is None:
+                raise RuntimeError("the sandbox's pid is not known yet (call started() first)")
+            return f"/proc/{self.child_pid}/root{inside_path}"
+        return inside_path
 
     def limits_hit(self) -> list[str]:
         """Plain-language limits this sandbox ran into (for the student's feedback)."""
@@ -160,6 +226,13 @@ class SandboxProcess:
 
     def release(self) -> None:
         """Stop everything, remove the cgroups and the private folders."""
+        for fd in (self.info_read, self.info_write):
+            if fd is not None:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+        self.info_read = self.info_write = None
         self.stop()
         self.cgroups.remove()
         if self.scratch is not None:
@@ -201,6 +274,12 @@ class Sandbox(LoggingConfigurable):
     ).tag(config=True)
     scratch_size = Int(
         1 * 2**30, help="Size in bytes of the sandbox's private home and of its /tmp (each a tmpfs; bubblewrap only)."
+    ).tag(config=True)
+    scratch_folder = Unicode(
+        "",
+        help="Where the landlock layer (and an unsandboxed run) makes each sandbox's private home and /tmp. Default: "
+             "/dev/shm when it is a memory file system the grader can write, else the temporary folder. Keep it off "
+             "the disk the grader and other submissions write to: a sandbox can fill it.",
     ).tag(config=True)
     file_size_limit = Int(
         512 * 2**20, help="Largest file a sandboxed process may write, in bytes (RLIMIT_FSIZE)."
@@ -291,17 +370,19 @@ class Sandbox(LoggingConfigurable):
         if not ok:
             return text
         true = shutil.which("true", path="/usr/bin:/bin") or "/bin/true"
-        scratch = tempfile.mkdtemp(prefix="gm-sandbox-check-")
+        handle = SandboxProcess(None, Cgroups(), self.memory_limit, self.max_processes, layer="landlock",
+                                scratch=tempfile.mkdtemp(prefix="gm-sandbox-check-", dir=self.scratch_base()))
         try:
-            cmd, handle, env = self._landlock_launch([true], scratch, None, {}, Cgroups())
+            os.mkdir(os.path.join(handle.scratch, "home"), 0o700)
+            os.mkdir(os.path.join(handle.scratch, "tmp"), 0o700)
+            cmd, handle, env = self._landlock_launch([true], None, None, {}, handle)
             run = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
-            handle.release()
             if run.returncode != 0:
                 return (run.stderr.strip().splitlines() or [f"exit status {run.returncode}"])[-1]
         except (OSError, subprocess.TimeoutExpired) as exc:
             return f"the launcher does not run ({exc})"
         finally:
-            shutil.rmtree(scratch, ignore_errors=True)
+            handle.release()
         return None
 
     # -- what the sandbox shows ----------------------------------------------------------------
@@ -352,8 +433,8 @@ class Sandbox(LoggingConfigurable):
             args += ["--tmpfs", hidden, "--remount-ro", hidden]
         if student_root is not None:
             args += ["--ro-bind", student_root, STUDENT_ROOT]
-        if io_dir is not None:
-            args += ["--bind", io_dir, io_dir]
+        if io_dir is not None:  # what the grader hands in: read-only
+            args += ["--ro-bind", io_dir, io_dir]
         # The sandbox's own root (where the folders above the mounts were made) is read-only too.
         args += ["--remount-ro", "/", "--chdir", STUDENT_HOME, "--clearenv"]
         return args
@@ -398,43 +479,71 @@ class Sandbox(LoggingConfigurable):
     def new_cgroups(self) -> Cgroups:
         return Cgroups.create(self.memory_limit, self.max_processes) if self.enabled else Cgroups()
 
-    def launch(self, argv: list[str], io_dir: str, student_root: str, env_extra: dict | None = None
-               ) -> tuple[list[str], SandboxProcess, dict | None]:
-        """(command, handle, environment for Popen or None) that run ``argv`` in a new sandbox.
+    def scratch_base(self) -> str:
+        """The folder that holds the private folders of landlock (and unsandboxed) sandboxes."""
+        if self.scratch_folder:
+            return self.scratch_folder
+        try:
+            with open("/proc/self/mounts") as f:
+                tmpfs = any(line.split()[1:3] == ["/dev/shm", "tmpfs"] for line in f)
+        except OSError:
+            tmpfs = False
+        if tmpfs and os.access("/dev/shm", os.W_OK | os.X_OK):
+            return "/dev/shm"
+        return tempfile.gettempdir()
 
-        The command joins the sandbox's cgroups first, so that nothing of the
-        sandbox escapes them; ``handle.popen`` is to be set by the caller.
+    def prepare(self) -> SandboxProcess:
+        """A handle for a sandbox not started yet: its cgroups and (outside bubblewrap) its private folders.
+
+        Use it when the grader must know where the sandbox's private ``/tmp``
+        is before the command starts (:attr:`SandboxProcess.inside_tmp`), then
+        pass it to :meth:`launch`.
         """
         layer = self.check()
         cgroups = self.new_cgroups()
-        if layer == "landlock":
-            return self._landlock_launch(argv, io_dir, student_root, env_extra or {}, cgroups)
-        if layer == "bubblewrap":
+        handle = SandboxProcess(None, cgroups, self.memory_limit, self.max_processes,
+                                layer=layer if layer in LAYERS else "none")
+        if layer != "bubblewrap":
+            handle.scratch = tempfile.mkdtemp(prefix="gm-sandbox-", dir=self.scratch_base())
+            os.mkdir(os.path.join(handle.scratch, "home"), 0o700)
+            os.mkdir(os.path.join(handle.scratch, "tmp"), 0o700)
+        return handle
+
+    def launch(self, argv: list[str], io_dir: str | None, student_root: str, env_extra: dict | None = None,
+               handle: SandboxProcess | None = None) -> tuple[list[str], SandboxProcess, dict | None]:
+        """(command, handle, environment for Popen or None) that run ``argv`` in a new sandbox.
+
+        ``io_dir`` (or None) is shown read-only: what the grader hands in.  The
+        command joins the sandbox's cgroups first, so that nothing of the
+        sandbox escapes them; the caller sets ``handle.popen``, passes
+        ``handle.pass_fds()`` to it, then calls ``handle.started()``.
+        """
+        handle = handle or self.prepare()
+        cgroups = handle.cgroups
+        if handle.layer == "landlock":
+            return self._landlock_launch(argv, io_dir, student_root, env_extra or {}, handle)
+        if handle.layer == "bubblewrap":
             limits = self._rlimits(cgroups)
             env = self.environment(env_extra)
+            handle.info_read, handle.info_write = os.pipe()
             inner = [shutil.which("prlimit") or "prlimit", *(f"--{k}={v}" for k, v in limits.items()), "--"]
             inner += self._bwrap_args(io_dir, student_root)
+            inner[inner.index("--die-with-parent")+1:inner.index("--die-with-parent")+1] = \
+                ["--info-fd", str(handle.info_write)]
             for key, value in env.items():
                 inner += ["--setenv", key, str(value)]
             inner += list(argv)
-            handle = SandboxProcess(None, cgroups, self.memory_limit, self.max_processes, layer="bubblewrap")
             return self._join(cgroups, inner), handle, None
         # No sandbox: the grader's environment with the sandbox's settings, a private home and /tmp.
-        scratch = tempfile.mkdtemp(prefix="gm-unsandboxed-")
-        home, tmp = os.path.join(scratch, "home"), os.path.join(scratch, "tmp")
-        os.mkdir(home)
-        os.mkdir(tmp)
+        home, tmp = os.path.join(handle.scratch, "home"), os.path.join(handle.scratch, "tmp")
         env = {**os.environ, **self.environment(env_extra, home=home, tmp=tmp, view=student_root)}
         limits = self._rlimits(cgroups)
         inner = [shutil.which("prlimit") or "prlimit", *(f"--{k}={v}" for k, v in limits.items()), "--", *argv]
-        handle = SandboxProcess(None, cgroups, self.memory_limit, self.max_processes, layer="none", scratch=scratch)
         return inner, handle, env
 
-    def _landlock_launch(self, argv, io_dir, student_root, env_extra, cgroups):
-        scratch = tempfile.mkdtemp(prefix="gm-sandbox-")
+    def _landlock_launch(self, argv, io_dir, student_root, env_extra, handle):
+        cgroups, scratch = handle.cgroups, handle.scratch
         home, tmp = os.path.join(scratch, "home"), os.path.join(scratch, "tmp")
-        os.mkdir(home, 0o700)
-        os.mkdir(tmp, 0o700)
         env_paths = self.python_environment()
         readable = [os.path.realpath(p) for p in _SYSTEM_DIRS if os.path.exists(p)]
         readable += [p for p in _ETC_FILES if os.path.exists(p)]
@@ -442,19 +551,17 @@ class Sandbox(LoggingConfigurable):
         readable += ["/sys/devices/system/cpu"]
         if student_root is not None:
             readable.append(student_root)
-        writable = [home, tmp] + ([io_dir] if io_dir else [])
+        if io_dir:
+            readable.append(io_dir)
+        writable = [home, tmp]
         spec = {
             "read": readable, "read_files": list(_PROC_FILES), "write": writable, "devices": list(_DEVICES),
             "hidden": env_paths.hidden(), "rlimits": self._rlimits(cgroups), "cwd": home,
             "setpriv": shutil.which("setpriv", path="/usr/bin:/bin:/usr/sbin:/sbin"),
         }
-        spec_path = os.path.join(scratch, "spec.json")
-        with open(spec_path, "w") as f:
-            json.dump(spec, f)
         env = self.environment(env_extra, home=home, tmp=tmp, view=student_root or "")
-        inner = [sys.executable, _CONFINE, spec_path, "--", *argv]
-        handle = SandboxProcess(None, cgroups, self.memory_limit, self.max_processes, layer="landlock",
-                                scratch=scratch)
+        # The spec goes on the command line: nothing of the launcher lies where the sandbox can write.
+        inner = [sys.executable, _CONFINE, "--spec=" + json.dumps(spec), "--", *argv]
         return self._join(cgroups, inner), handle, env
 
     @staticmethod
@@ -467,5 +574,11 @@ class Sandbox(LoggingConfigurable):
               **kwargs) -> SandboxProcess:
         """Start ``argv`` in a new sandbox and return its handle."""
         cmd, handle, env = self.launch(argv, io_dir, student_root, env_extra)
-        handle.popen = subprocess.Popen(cmd, start_new_session=True, env=env, **kwargs)
+        kwargs["pass_fds"] = tuple(kwargs.get("pass_fds", ())) + handle.pass_fds()
+        try:
+            handle.popen = subprocess.Popen(cmd, start_new_session=True, env=env, **kwargs)
+        except BaseException:
+            handle.release()
+            raise
+        handle.started()
         return handle
