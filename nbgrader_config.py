@@ -12,6 +12,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from grading.nbgrader_plugins import HideHiddenTests, SandboxedExecute  # noqa: E402
+from grading.sanitize_preprocessor import SanitizeNotebook  # noqa: E402
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor  # noqa: E402
 from nbgrader.preprocessors import (  # noqa: E402
     AssignLatePenalties,
@@ -73,8 +74,13 @@ c.Probe.start_attempts = 2
 # the sandbox and the judge.  Test cells and read-only cells are restored
 # from the gradebook before (nbgrader does that), and every autograded cell
 # ends with the judge's verdict, which SaveAutoGrades scores.
+# SanitizeNotebook then cleans what the student wrote outside the outputs
+# (markdown answers, raw cells, attachments, widget state): nothing of a
+# submission runs in the formgrader or the feedback page, which render the
+# autograded notebook on the Jupyter server's origin.
 c.Autograde.autograde_preprocessors = [
     SandboxedExecute,
+    SanitizeNotebook,
     IgnorePattern,
     ClearMetadataPreprocessor,
     LimitOutput,
@@ -91,6 +97,20 @@ c.GenerateFeedback.preprocessors = [
     GetGrades,
     HideHiddenTests,
     CSSHTMLHeaderPreprocessor,
+]
+
+# Every HTML page nbgrader renders (the formgrader's submission page, the
+# feedback) sanitizes the notebook again when it renders it: notebooks
+# autograded before the sanitizer existed are safe to open too.
+c.HTMLExporter.preprocessors = [SanitizeNotebook]
+
+# Files beside the notebook that a browser would run as a page on the
+# formgrader's origin (it serves a submission's files with the instructor's
+# rights) are never collected, autograded or shown.
+c.CourseDirectory.ignore = [
+    ".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback",
+    "*.html", "*.htm", "*.shtml", "*.xhtml", "*.xht", "*.xhtm", "*.svg", "*.svgz", "*.xml", "*.xsl", "*.xslt",
+    "*.js", "*.mjs", "*.pdf",
 ]
 
 # ---- Late policy (issue 12) ----

@@ -225,7 +225,7 @@ def _zip_entries(f, size: int) -> int:
     if at < 0 or len(data) - at < 22:
         raise IntakeError("the results are not a NumPy .npz archive")
     entries = struct.unpack("<H", data[at + 10:at + 12])[0]
-    if entries == 0xFFFF or data.rfind(b"PK\x06\x06") >= 0:
+    if entries == 0xFFFF or data[max(0, at - 20):at - 16] == b"PK\x06\x07":
         raise IntakeError("the results' archive declares too many members (ZIP64)")
     return entries
 

@@ -306,6 +306,11 @@ class Probe(LoggingConfigurable):
                         return current
                     return None
                 for event in frames.feed(chunk):
+                    if event[0] == "oversized" and started:
+                        # Not read, not waited for: this call fails, the probe goes on from the next one.
+                        handle.stop()
+                        results[calls[current].id] = ProbeResult("crashed", info={"error": event[3]})
+                        return current
                     if event[0] != "line":
                         if started and current < len(calls) and event[2] == calls[current].id \
                                 and event[1] == "result":
