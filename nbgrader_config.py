@@ -59,6 +59,8 @@ c.NotebookExecutor.cell_timeout = 600
 c.NotebookExecutor.notebook_timeout = 2400
 c.NotebookExecutor.max_kernel_restarts = 2
 c.NotebookExecutor.max_output_bytes = 2 * 2**20
+# ... and the whole notebook's (what the gradebook, formgrader and feedback hold).
+c.NotebookExecutor.max_notebook_output_bytes = 16 * 2**20
 c.NotebookExecutor.startup_timeout = 120
 # A first kernel (or probe) that dies before any student code ran is the
 # grader's failure: started twice, then the submission is not gradable.
@@ -69,6 +71,8 @@ c.Probe.call_timeout = 600
 c.Probe.probe_timeout = 1800
 c.Probe.max_restarts = 3
 c.Probe.start_attempts = 2
+# Bytes of arrays one probe call may hand back (a fitted model is about 50 MB).
+c.Probe.max_result_bytes = 256 * 2**20
 
 # Autograding: nbgrader's default pipeline with its Execute step replaced by
 # the sandbox and the judge.  Test cells and read-only cells are restored

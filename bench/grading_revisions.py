@@ -5,8 +5,8 @@
 For the grader of git revision ``--old`` (default: the parent of the first
 commit that touched grading/pythonenv.py, i.e. before the environment and
 not-gradable work) and the grader in the working tree, it builds one scratch
-course each (the same nbgrader_config.py, solutions and reference
-submission; only ``grading/`` differs), prepares the references of each
+course each (the same solutions and reference submission; ``grading/`` and
+``nbgrader_config.py`` of each revision), prepares the references of each
 before timing, then grades the reference solution with ``python -m grading
 autograde --student reference --workers 1 --force``, alternating old and new
 for ``--rounds`` rounds, and prints each time, the medians and the ratio
@@ -42,9 +42,9 @@ def _git(*args) -> str:
     return subprocess.run(["git", *args], cwd=ROOT, check=True, capture_output=True, text=True).stdout.strip()
 
 
-def _course(folder: Path, grading_source: Path) -> Path:
+def _course(folder: Path, grading_source: Path, config: Path) -> Path:
     folder.mkdir(parents=True)
-    shutil.copy2(ROOT / "nbgrader_config.py", folder / "nbgrader_config.py")
+    shutil.copy2(config, folder / "nbgrader_config.py")
     shutil.copytree(grading_source, folder / "grading", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(ROOT / "solutions", folder / "solutions", ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     env = {**os.environ, "PATH": BIN + os.pathsep + os.environ.get("PATH", "")}
@@ -92,9 +92,11 @@ def main() -> int:
     try:
         old_src = work / "old-grading"
         old_src.mkdir()
-        archive = subprocess.run(["git", "archive", old, "grading"], cwd=ROOT, check=True, capture_output=True).stdout
+        archive = subprocess.run(["git", "archive", old, "grading", "nbgrader_config.py"], cwd=ROOT, check=True,
+                                 capture_output=True).stdout
         subprocess.run(["tar", "-x", "-C", str(old_src)], input=archive, check=True)
-        courses = {"old": _course(work / "old", old_src / "grading"), "new": _course(work / "new", ROOT / "grading")}
+        courses = {"old": _course(work / "old", old_src / "grading", old_src / "nbgrader_config.py"),
+                   "new": _course(work / "new", ROOT / "grading", ROOT / "nbgrader_config.py")}
         times = {"old": [], "new": []}
         grading = {"old": [], "new": []}
         load = [os.getloadavg()[0]]

@@ -37,7 +37,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 # Imported here, in the thread that imports this module, never lazily: the probe runs in a thread
 # beside the kernel's start, which imports IPython too (jupyter_client's kernel spec paths), and
 # IPython's circular imports are not thread-safe (_DeadlockError, a partly initialised module,

@@ -41,3 +41,12 @@ def mnist_model(mnist_train, mnist_selection):
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
+
+
+@pytest.fixture(scope="session")
+def boundary_classes(tmp_path_factory):
+    """The classes of boundary attacks, graded once per sandbox layer on first use (see
+    ``assignment_fixtures/boundary_class.py``); ``.get(layer)`` returns what the tests read."""
+    from assignment_fixtures.boundary_class import BoundaryClasses
+
+    return BoundaryClasses(tmp_path_factory)

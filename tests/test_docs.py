@@ -147,6 +147,10 @@ SETTINGS = {
     "4GiB": [("nbgrader_config.py", r"c\.Sandbox\.memory_limit = 4 \* 2\*\*30\b"),
              ("gradedlib/check.py", r"GRADER_MEMORY_LIMIT = 4 \* 2\*\*30\b")],
     "15min": [("nbgrader_config.py", r"c\.PercentPerDayLatePenalty\.grace_minutes = 15(\.0)?\b")],
+    "16MiB": [("nbgrader_config.py", r"c\.NotebookExecutor\.max_notebook_output_bytes = 16 \* 2\*\*20\b")],
+    "96MiB": [("grading/intake.py", r"^MAX_ARRAY_BYTES = 96 \* 2\*\*20\b")],
+    "256MiB": [("grading/executor.py", r"^MAX_CLAIM_BYTES = 256 \* 2\*\*20\b"),
+               ("nbgrader_config.py", r"c\.Probe\.max_result_bytes = 256 \* 2\*\*20\b")],
 }
 # The late-policy table's durations are examples of the policy, checked
 # against the plugin by test_late_policy_table_is_the_plugins.

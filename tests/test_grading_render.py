@@ -1,7 +1,8 @@
 """Nothing a student's notebook carries runs in the browser that shows it: formgrader and feedback, in Chromium.
 
-A class of two is graded for real (``python -m grading autograde``, 2
-workers): ``reference`` (the solution) and ``scripts``
+The class of ``assignment_fixtures/boundary_class.py`` is graded for real
+(``python -m grading autograde``, 2 workers, bubblewrap layer); read here are
+the honest ``0reference`` (the solution) and ``scripts``
 (``assignment_fixtures/render_attacks.py``: outputs with ``<script>``,
 ``Javascript``, an SVG with ``onload``, ``<img onerror>``, ``<iframe srcdoc>``,
 and written answers made of raw HTML with event handlers).  Every payload,
@@ -34,7 +35,6 @@ import os
 import secrets
 import socket
 import subprocess
-import sys
 import threading
 import time
 import urllib.request
@@ -43,10 +43,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from assignment_fixtures.course import ASSIGNMENT, BIN, NOTEBOOK, SOLUTION, autograded_scores, build_submission, \
-    make_course, nbgrader
-from assignment_fixtures.render_attacks import ANSWERS, build_scripts_submission, unsanitized_notebook
-from assignment_fixtures.submissions import SUBMISSIONS
+from assignment_fixtures.boundary_class import HONEST, SCRIPTS
+from assignment_fixtures.course import ASSIGNMENT, BIN, NOTEBOOK, SOLUTION, autograded_scores, nbgrader
+from assignment_fixtures.render_attacks import ANSWERS, unsanitized_notebook
 from bookcheck import chromium_for_tests
 
 pytestmark = pytest.mark.slow
@@ -66,22 +65,13 @@ def _env() -> dict:
 
 
 @pytest.fixture(scope="module")
-def course(tmp_path_factory):
-    """The class graded by ``python -m grading autograde`` (2 workers), with its feedback generated."""
-    course = make_course(tmp_path_factory.mktemp("render") / "course")
-    nbgrader(course, "db", "assignment", "add", ASSIGNMENT)
-    nbgrader(course, "generate_assignment", ASSIGNMENT, "--force")
-    release = nbformat.read(course / "exercises" / ASSIGNMENT / NOTEBOOK, as_version=4)
-    solution = nbformat.read(SOLUTION, as_version=4)
-    for student, nb in {"reference": build_submission(release, solution, SUBMISSIONS["reference"]),
-                        "scripts": build_scripts_submission(release, solution)}.items():
-        folder = course / "submitted" / student / ASSIGNMENT
-        folder.mkdir(parents=True)
-        nbformat.write(nb, folder / NOTEBOOK)
-    run = subprocess.run([sys.executable, "-m", "grading", "autograde", ASSIGNMENT, "--workers", "2"],
-                         cwd=course, env=_env(), capture_output=True, text=True, timeout=900)
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-6000:]
-    nbgrader(course, "generate_feedback", ASSIGNMENT)
+def course(boundary_classes):
+    """The class of boundary attacks graded in the bubblewrap layer (``python -m grading autograde``, 2 workers;
+    ``assignment_fixtures/boundary_class.py``), with its feedback generated."""
+    graded = boundary_classes.get("bubblewrap")
+    course = graded["course"]
+    assert graded["returncode"] == 0, graded["stdout"][-3000:] + graded["stderr"][-6000:]
+    nbgrader(course, "generate_feedback", ASSIGNMENT, "--student", SCRIPTS)
     return course
 
 
@@ -246,7 +236,7 @@ def _submission_id(course: Path, student: str) -> str:
 def test_the_class_was_graded_as_usual(course):
     """The attacks change no score: both students get the reference's autograded points."""
     scores = autograded_scores(course)
-    for student in ("reference", "scripts"):
+    for student in (HONEST, SCRIPTS):
         lost = {cell: got for cell, (got, full) in scores[student].items() if got != full}
         assert not lost, (student, lost)
 
