@@ -37,11 +37,11 @@ class FailingFirst(Sandbox):
         self.failures = failures
         self.launches = 0
 
-    def launch(self, argv, io_dir, student_root, env_extra=None):
+    def launch(self, argv, io_dir, student_root, env_extra=None, **kwargs):
         self.launches += 1
         if self.launches <= self.failures:
             argv = DIES
-        return super().launch(argv, io_dir, student_root, env_extra)
+        return super().launch(argv, io_dir, student_root, env_extra, **kwargs)
 
 
 def _notebook(*sources):
