@@ -49,8 +49,7 @@ from assignment_fixtures.course import (
     SOLUTION,
     autograded_scores,
     build_submission,
-    make_course,
-    nbgrader,
+    make_prepared_course,
 )
 from assignment_fixtures.submissions import ALL_TESTS, SUBMISSIONS
 
@@ -64,17 +63,7 @@ FULL = 24.0
 @pytest.fixture(scope="module")
 def template(tmp_path_factory):
     """A course with its gradebook, release and references prepared once (copied into each set-up)."""
-    course = make_course(tmp_path_factory.mktemp("setups") / "course")
-    nbgrader(course, "db", "assignment", "add", ASSIGNMENT)
-    nbgrader(course, "generate_assignment", ASSIGNMENT, "--force")
-    sys.path.insert(0, str(course))
-    try:
-        from grading.references import prepare
-
-        prepare(course / ".grading-cache")
-    finally:
-        sys.path.remove(str(course))
-    return course
+    return make_prepared_course(tmp_path_factory.mktemp("setups") / "course")
 
 
 def _course_copy(template: Path, target: Path, students=CLASS) -> Path:

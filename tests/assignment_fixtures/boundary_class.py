@@ -32,7 +32,7 @@ from pathlib import Path
 import nbformat
 
 from .boundary_attacks import BOMB_OUTPUT_CELL, BOUNDARY_ATTACKS, ESCAPED_STUDENT
-from .course import ASSIGNMENT, BIN, NOTEBOOK, SOLUTION, build_submission, make_course, nbgrader
+from .course import ASSIGNMENT, BIN, NOTEBOOK, SOLUTION, build_submission, make_prepared_course
 from .render_attacks import build_scripts_submission
 from .submissions import SUBMISSIONS
 
@@ -104,21 +104,6 @@ class GraderMemory:
 
     def largest(self) -> tuple:
         return max(self.peak.values(), default=(0, ""))
-
-
-def make_template(folder: Path) -> Path:
-    """A course with its gradebook, release and references prepared once (copied for each layer)."""
-    course = make_course(folder / "course")
-    nbgrader(course, "db", "assignment", "add", ASSIGNMENT)
-    nbgrader(course, "generate_assignment", ASSIGNMENT, "--force")
-    sys.path.insert(0, str(course))
-    try:
-        from grading.references import prepare
-
-        prepare(course / ".grading-cache")
-    finally:
-        sys.path.remove(str(course))
-    return course
 
 
 def _write_class(course: Path, layer: str) -> None:
@@ -204,6 +189,6 @@ class BoundaryClasses:
     def get(self, layer: str) -> dict:
         if layer not in self._graded:
             if self._template is None:
-                self._template = make_template(self._factory.mktemp("boundary-template"))
+                self._template = make_prepared_course(self._factory.mktemp("boundary-template") / "course")
             self._graded[layer] = grade(self._template, self._factory.mktemp(f"boundary-{layer}"), layer)
         return self._graded[layer]

@@ -27,6 +27,22 @@ def make_course(directory: Path) -> Path:
     return directory
 
 
+def make_prepared_course(directory: Path) -> Path:
+    """:func:`make_course` in ``directory``, with the assignment in the gradebook, its release generated and the
+    grader's references prepared: a template to copy for each class graded."""
+    course = make_course(directory)
+    nbgrader(course, "db", "assignment", "add", ASSIGNMENT)
+    nbgrader(course, "generate_assignment", ASSIGNMENT, "--force")
+    sys.path.insert(0, str(course))
+    try:
+        from grading.references import prepare
+
+        prepare(course / ".grading-cache")
+    finally:
+        sys.path.remove(str(course))
+    return course
+
+
 def nbgrader(course: Path, *args: str, timeout: float | None = None, check: bool = True) -> subprocess.CompletedProcess:
     """Run ``nbgrader *args`` in ``course`` with the environment's bin/ first on PATH."""
     env = dict(os.environ)
