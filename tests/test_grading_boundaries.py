@@ -3,7 +3,7 @@
 A class of the reference solution and the attacks of
 ``tests/assignment_fixtures/boundary_attacks.py`` is graded with
 ``python -m grading autograde --workers 2`` in each sandbox layer, with the
-grader's ``TMPDIR`` on a small file system of its own (a 1 GiB tmpfs), while a
+grader's ``TMPDIR`` on a small disk of its own (1 GiB of ext4), while a
 sampler records the resident memory of every process of the grader's own
 (not the sandboxed ones): see ``assignment_fixtures/boundary_class.py``,
 which says which attacks each layer grades.  Asserted:
@@ -43,7 +43,7 @@ from assignment_fixtures.course import ASSIGNMENT, NOTEBOOK, autograded_scores
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(os.geteuid() != 0, reason="mounting the small TMPDIR (a tmpfs) needs root, as in CI"),
+    pytest.mark.skipif(os.geteuid() != 0, reason="mounting the small TMPDIR (a loop-mounted disk) needs root, as in CI"),
 ]
 
 FULL = 24.0

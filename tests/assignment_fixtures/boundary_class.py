@@ -6,8 +6,8 @@ read the same graded classes: grading one costs minutes, so it is done once
 per session and layer (the ``boundary_classes`` fixture of ``conftest.py``).
 
 The class is graded with ``python -m grading autograde --workers 2`` with the
-grader's ``TMPDIR`` on a small file system of its own (a 1 GiB tmpfs, which
-needs root, as in CI), while a sampler records the resident memory of every
+grader's ``TMPDIR`` on a small disk of its own (a 1 GiB ext4 file system in a
+loop-mounted file, which needs root, as in CI), while a sampler records the resident memory of every
 process of the grader's own (not the sandboxed ones) and the least free space
 of that ``TMPDIR``.
 
@@ -122,6 +122,18 @@ def _write_class(course: Path, layer: str) -> None:
         nbformat.write(nb, folder / NOTEBOOK)
 
 
+def _mount_small_disk(image: Path, folder: Path) -> None:
+    """A disk-backed file system of SMALL_TMP_BYTES at ``folder`` (ext4 in a loop-mounted file), as a small
+    partition would be: unlike a tmpfs, what is written there is not charged to the writer's memory cgroup."""
+    with open(image, "wb") as f:
+        f.truncate(SMALL_TMP_BYTES)
+    system = f"{os.environ.get('PATH', '')}:/usr/sbin:/sbin:/usr/bin:/bin"
+    mkfs, mount = shutil.which("mkfs.ext4", path=system), shutil.which("mount", path=system)
+    subprocess.run([mkfs, "-q", "-F", "-m", "0", str(image)], check=True, capture_output=True)
+    subprocess.run([mount, "-o", "loop", str(image), str(folder)], check=True, capture_output=True)
+    os.chmod(folder, 0o1777)
+
+
 def grade(template: Path, base: Path, layer: str) -> dict:
     """Grade the class of ``layer`` in a copy of ``template`` under ``base``; what the tests read."""
     course = base / "course"
@@ -129,8 +141,7 @@ def grade(template: Path, base: Path, layer: str) -> dict:
     _write_class(course, layer)
     small_tmp = base / "small-tmp"
     small_tmp.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={SMALL_TMP_BYTES},mode=1777", "tmpfs", str(small_tmp)],
-                   check=True)
+    _mount_small_disk(base / "small-tmp.img", small_tmp)
     free = {"min": shutil.disk_usage(small_tmp).free}
     watching = threading.Event()
 
@@ -162,7 +173,9 @@ def grade(template: Path, base: Path, layer: str) -> dict:
         report = subprocess.run([sys.executable, "-m", "grading", "report", ASSIGNMENT], cwd=course, env=env,
                                 capture_output=True, timeout=600)
     finally:
-        subprocess.run(["umount", "-l", str(small_tmp)], check=False)
+        subprocess.run([shutil.which("umount", path="/usr/bin:/bin:/usr/sbin:/sbin") or "umount", "-l",
+                        str(small_tmp)], check=False)
+        (base / "small-tmp.img").unlink(missing_ok=True)
     results = {}
     last_run = course / ".grading-cache" / "last-run.json"
     if last_run.exists():
