@@ -507,13 +507,15 @@ class _ExportDrain:
         body, spool = self.frame
         path = os.path.join(folder, "claims")
         Path(path + ".json").write_bytes(body)
-        os.replace(spool.path, path + ".npz")
-        spool.path = path + ".npz"
+        spool.keep_as(path + ".npz")
+        self.frame = None
         return path
 
     def discard(self):
+        """Remove an export frame that was not handed to :func:`load_claims`."""
         if self.frame is not None:
-            self.frame[1]._file.close()
+            self.frame[1].close()
+            self.frame = None
 
 
 def load_claims(path: str | None, names: list[str]) -> tuple[dict, dict]:

@@ -65,8 +65,8 @@ class Spool:
     """Bytes from a sandbox, kept in a private file of the grader, at most ``limit`` of them.
 
     ``write`` keeps what fits and counts the rest (``overflow``); the file
-    lives in ``folder``, which no sandbox sees.  Use :meth:`data_from` after
-    the writer has stopped.
+    lives in ``folder``, which no sandbox sees.  Read it with :meth:`reader`
+    after the writer has stopped; :meth:`keep_as` moves it for a later reader.
     """
 
     def __init__(self, folder: str, limit: int):
@@ -96,6 +96,13 @@ class Spool:
         f = open(self.path, "rb")
         f.seek(start)
         return f
+
+    def keep_as(self, path: str) -> str:
+        """Close the file and move it to ``path`` (in the grader's private folder); return ``path``."""
+        self._file.close()
+        os.replace(self.path, path)
+        self.path = path
+        return path
 
     def close(self) -> None:
         try:
