@@ -43,23 +43,31 @@ import os as _gm_os
 import sys as _gm_sys
 
 
-def _gm_folders(limit=4000):
-    """Every folder reachable from here: the command line's paths and their parents, temp folders, home."""
-    roots = {"/tmp", "/dev/shm", "/var/tmp", "/run", _gm_os.path.expanduser("~"),
-             _gm_os.environ.get("TMPDIR", "/tmp"), _gm_os.getcwd()}
+def _gm_folders(per_root=400):
+    """Every folder reachable from here: temp folders and home first, then the command line's paths and their
+    parents (a few hundred folders from each, so that a deep tree, a virtual environment say, never hides
+    the others)."""
+    first = ["/tmp", "/dev/shm", "/var/tmp", "/run", _gm_os.path.expanduser("~"),
+             _gm_os.environ.get("TMPDIR", "/tmp"), _gm_os.getcwd()]
+    then = set()
     for arg in _gm_sys.argv:
         path = _gm_os.path.abspath(arg)
         while path not in ("/", ""):
-            roots.add(path)
+            then.add(path)
             path = _gm_os.path.dirname(path)
-    found = []
-    for root in sorted(roots):
+    roots = list(dict.fromkeys(first + sorted(then, key=len, reverse=True)))
+    found, seen = [], set()
+    for root in roots:
+        taken = 0
         for dirpath, dirnames, _ in _gm_os.walk(root):
             if dirpath[len(root):].count(_gm_os.sep) >= 4:
                 dirnames[:] = []
-            found.append(dirpath)
-            if len(found) >= limit:
-                return found
+            if dirpath not in seen:
+                seen.add(dirpath)
+                found.append(dirpath)
+            taken += 1
+            if taken >= per_root:
+                break
     return found
 
 
