@@ -50,11 +50,21 @@ c.Sandbox.max_processes = 256  # processes and threads at once (a fork bomb stop
 c.Sandbox.scratch_size = 1 * 2**30  # bytes of private home and of /tmp
 c.Sandbox.file_size_limit = 512 * 2**20  # largest file one process may write
 
-# Wall-clock limits.  A correct but slow solution (predictions on the 60,000
-# training images one image at a time with scipy) needs minutes, so a cell
-# may run 10 minutes; the whole notebook 40 minutes, restarts included.  A
-# cell past its limit has its kernel killed (it cannot ignore it), the cells
-# above are replayed in a new kernel, at most twice per notebook.
+# Wall-clock limits.  Each cell may run 10 times the reference solution's
+# time for the same cell plus 2 minutes (a cell the reference has not got:
+# 10 times the reference's slowest cell plus 2 minutes), never more than 10
+# minutes; `python -m grading autograde` times the reference (solutions/)
+# once per machine and keeps the times in .grading-cache/cell-times/.  A
+# correct but slow solution (predictions one image at a time with scipy, as
+# in the course's seed notebook) takes several times the reference's time,
+# and a student may do in one cell what the reference does in the next: the
+# factor and the 2 minutes are for them, and a cell that never ends costs
+# about that, not 10 minutes.  The whole notebook may run 40 minutes,
+# restarts included.  A cell past its limit has its kernel killed (it cannot
+# ignore it), the cells above are replayed in a new kernel, at most twice per
+# notebook.
+c.NotebookExecutor.cell_time_factor = 10
+c.NotebookExecutor.cell_time_floor = 120
 c.NotebookExecutor.cell_timeout = 600
 c.NotebookExecutor.notebook_timeout = 2400
 c.NotebookExecutor.max_kernel_restarts = 2
@@ -66,7 +76,10 @@ c.NotebookExecutor.startup_timeout = 120
 # grader's failure: started twice, then the submission is not gradable.
 c.NotebookExecutor.start_attempts = 2
 # The probe calls the student's functions again in a fresh sandbox without
-# the test set: each call may run 10 minutes, all of them 30 minutes.
+# the test set: each call may run 10 times the reference's time for it plus
+# 2 minutes, at most 10 minutes; all of them 30 minutes.
+c.Probe.call_time_factor = 10
+c.Probe.call_time_floor = 120
 c.Probe.call_timeout = 600
 c.Probe.probe_timeout = 1800
 c.Probe.max_restarts = 3

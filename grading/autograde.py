@@ -361,6 +361,7 @@ def main(argv=None) -> int:
         from .judge import GRADING_SECTIONS, grading_config, submission_key
 
         config_dict = {name: dict(config[name]) for name in GRADING_SECTIONS if name in config}
+        _add_reference_times(config_dict, course, args, config, cache, refs)
 
         jobs = []
         for student, path in todo:
@@ -422,6 +423,26 @@ def main(argv=None) -> int:
               f"{cache / 'last-nbgrader-autograde.log'}", file=sys.stderr)
         return 1
     return 0
+
+
+def _add_reference_times(config_dict: dict, course: Path, args, config, cache: Path, refs) -> None:
+    """The reference solution's times per cell and probe call (measured once, see grading.cell_times), which
+    the time limits of every cell and call scale, unless the configuration gives them or turns the scaling off."""
+    executor, probe = config_dict.setdefault("NotebookExecutor", {}), config_dict.setdefault("Probe", {})
+    if executor.get("reference_cell_seconds") or probe.get("reference_call_seconds"):
+        return
+    if float(executor.get("cell_time_factor", 1)) <= 0 and float(probe.get("call_time_factor", 1)) <= 0:
+        return
+    from .cell_times import reference_times
+
+    def say(line):
+        if not args.quiet:
+            print(f"[grading] {line}", file=sys.stderr, flush=True)
+
+    times = reference_times(course, args.assignment, config, cache, refs, log=say)
+    if times:
+        executor["reference_cell_seconds"] = times["cells"]
+        probe["reference_call_seconds"] = times["calls"]
 
 
 def _record_not_gradable(cache: Path, assignment: str, results: list) -> None:

@@ -10,8 +10,15 @@ read-only.
 
 Limits (each a configurable trait with a default in ``nbgrader_config.py``):
 
-* a wall-clock limit per cell; a cell that runs past it (even one that ignores
-  SIGINT) gets its kernel killed, not interrupted;
+* a wall-clock limit per cell, measured against the reference solution: a
+  cell may take ``cell_time_factor`` times the reference's time for the same
+  cell (matched by nbgrader's grade id) plus ``cell_time_floor`` seconds, and
+  never more than ``cell_timeout``; a cell the reference does not have (one
+  the student added) gets the allowance of the reference's slowest cell.  A
+  cell that runs past its limit (even one that ignores SIGINT) gets its
+  kernel killed, not interrupted.  Without the reference's times
+  (``reference_cell_seconds`` empty, as under plain ``nbgrader autograde``)
+  every cell gets ``cell_timeout``: see :mod:`grading.cell_times`;
 * a wall-clock limit for the whole notebook, restarts and replays included;
 * a cap on kernel restarts (after a death or a timeout the kernel is
   restarted and the cells above are replayed, at most ``max_kernel_restarts``
@@ -47,7 +54,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.notebooknode import NotebookNode
 from traitlets import Any as AnyTrait
-from traitlets import Int, Unicode
+from traitlets import Dict, Float, Int, Unicode
 from traitlets.config import LoggingConfigurable
 
 from .failures import DOCTOR_FIX, NotGradable
@@ -109,6 +116,7 @@ class NotebookRun:
     limits_hit: list = field(default_factory=list)  # subset of events that are limits
     restarts: int = 0
     cells_not_run: list = field(default_factory=list)  # indices
+    cell_seconds: dict = field(default_factory=dict)  # grade id (or "#index") -> seconds, cells that finished
     claims_path: str | None = None  # the export, in the grader's private folder (see load_claims)
 
 
@@ -215,7 +223,23 @@ def _error_output(ename: str, message: str) -> NotebookNode:
 class NotebookExecutor(LoggingConfigurable):
     """Runs a notebook top to bottom in a sandboxed kernel."""
 
-    cell_timeout = Int(600, help="Seconds one cell may run before its kernel is killed.").tag(config=True)
+    cell_timeout = Int(
+        600, help="The most seconds any cell may run before its kernel is killed, whatever the reference took."
+    ).tag(config=True)
+    cell_time_factor = Float(
+        10.0,
+        help="A cell may run this many times the reference solution's time for the same cell (plus "
+             "cell_time_floor), at most cell_timeout. 0 gives every cell cell_timeout.",
+    ).tag(config=True)
+    cell_time_floor = Int(
+        120, help="Seconds every cell may run whatever the reference took (added to the reference's time times "
+                 "cell_time_factor)."
+    ).tag(config=True)
+    reference_cell_seconds = Dict(
+        help="The reference solution's seconds per cell, {grade id: seconds}, measured on this machine "
+             "(python -m grading autograde measures them once per course and fills this in; see "
+             "grading.cell_times). Empty: every cell gets cell_timeout."
+    ).tag(config=True)
     notebook_timeout = Int(
         2400, help="Seconds the whole notebook may take, restarts and replays included."
     ).tag(config=True)
@@ -240,6 +264,23 @@ class NotebookExecutor(LoggingConfigurable):
     def __init__(self, sandbox: Sandbox, **kwargs):
         super().__init__(**kwargs)
         self.sandbox = sandbox
+
+    def cell_limit(self, cell) -> tuple[int, str]:
+        """Seconds ``cell`` may run, and the plain-language rule that gave them."""
+        times = {k: float(v) for k, v in self.reference_cell_seconds.items()}
+        if not times or self.cell_time_factor <= 0:
+            return self.cell_timeout, f"the limit of {self.cell_timeout} s per cell"
+        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if grade_id in times:
+            base, whose = times[grade_id], f"the reference solution's time for this cell ({times[grade_id]:.1f} s)"
+        else:
+            base = max(times.values())
+            whose = f"the reference solution's slowest cell ({base:.1f} s; the reference has no cell like this one)"
+        seconds = int(min(self.cell_timeout, self.cell_time_floor + self.cell_time_factor * base))
+        if seconds >= self.cell_timeout:
+            return self.cell_timeout, f"the limit of {self.cell_timeout} s per cell"
+        return seconds, (f"the limit of {seconds} s for this cell: {self.cell_time_factor:g} times {whose} "
+                         f"plus {self.cell_time_floor} s")
 
     # -- kernel lifecycle ---------------------------------------------------------------
     def _start(self, client: _LimitedClient, io_dir: str, student_root: str) -> _SandboxedKernelManager:
@@ -365,16 +406,20 @@ class NotebookExecutor(LoggingConfigurable):
             remaining = deadline - time.monotonic()
             if remaining <= 1:
                 break
-            client.timeout = max(1, int(min(self.cell_timeout, remaining)))
+            limit, rule = self.cell_limit(cell)
+            client.timeout = max(1, int(min(limit, remaining)))
             problem = None
+            began = time.monotonic()
             try:
                 client.execute_cell(cell, index, store_history=True)
+                grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") or f"#{index}"
+                result.cell_seconds[grade_id] = round(time.monotonic() - began, 3)
             except CellTimeoutError:
-                if client.timeout < self.cell_timeout:
+                if client.timeout < limit:
                     problem = (f"This cell was stopped: the notebook reached its time limit of "
                                f"{self.notebook_timeout} s.")
                 else:
-                    problem = f"This cell was stopped after the limit of {self.cell_timeout} s per cell."
+                    problem = f"This cell was stopped after {rule}."
             except DeadKernelError:
                 problem = "The kernel died while this cell ran (a crash, os._exit, or a limit)."
             except Exception as exc:  # noqa: BLE001 - e.g. the kernel vanished between polls
@@ -424,7 +469,7 @@ class NotebookExecutor(LoggingConfigurable):
                 remaining = deadline - time.monotonic()
                 if remaining <= 1:
                     raise CellTimeoutError("notebook time limit")
-                client.timeout = max(1, int(min(self.cell_timeout, remaining)))
+                client.timeout = max(1, int(min(self.cell_limit(nb.cells[i])[0], remaining)))
                 client.execute_cell(copy.deepcopy(nb.cells[i]), i, store_history=True)
             return km
         except Exception as exc:  # noqa: BLE001

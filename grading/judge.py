@@ -66,6 +66,8 @@ class GradingSummary:
     events: list = field(default_factory=list)
     limits_hit: list = field(default_factory=list)
     failed: dict = field(default_factory=dict)  # grade_id -> message
+    cell_seconds: dict = field(default_factory=dict)  # grade id (or "#index") -> seconds, cells that finished
+    call_seconds: dict = field(default_factory=dict)  # probe call id -> seconds, calls that finished
 
     def as_dict(self) -> dict:
         return {
@@ -73,6 +75,7 @@ class GradingSummary:
             "probe_seconds": round(self.probe_seconds, 2), "judge_seconds": round(self.judge_seconds, 2),
             "judge_early_seconds": round(self.judge_early_seconds, 2),
             "events": self.events, "limits_hit": self.limits_hit, "failed": self.failed,
+            "cell_seconds": self.cell_seconds, "call_seconds": self.call_seconds,
         }
 
 
@@ -86,12 +89,17 @@ GRADING_SECTIONS = ("Sandbox", "NotebookExecutor", "Probe")
 #: Settings of those sections that say where the grader runs, not how it grades (``python -m grading
 #: autograde`` sets the course folder; the nbgrader run that records its grades does not).
 PLACE_SETTINGS = {("Sandbox", "course_folder")}
+#: Settings measured on the machine, not chosen (the reference's times, see grading.cell_times): a new
+#: measurement changes the limits of a never-ending cell only, and grades nothing again.
+MEASURED_SETTINGS = {("NotebookExecutor", "reference_cell_seconds"), ("Probe", "reference_call_seconds")}
 
 
 def grading_config(config) -> dict:
     """The sections of ``config`` that decide a grade, as text (a value read from a command line is a string)."""
-    return {name: {k: str(v) for k, v in dict(config[name]).items() if (name, k) not in PLACE_SETTINGS}
-            for name in GRADING_SECTIONS if name in config}
+    skip = PLACE_SETTINGS | MEASURED_SETTINGS
+    sections = {name: {k: str(v) for k, v in dict(config[name]).items() if (name, k) not in skip}
+                for name in GRADING_SECTIONS if name in config}
+    return {name: values for name, values in sections.items() if values}
 
 
 def submission_key(nb: NotebookNode, config: dict | None = None) -> str:
@@ -187,6 +195,7 @@ def _grade(nb, refs, executor, probe, work_root, summary) -> None:
             thread.join(60)
             raise
         summary.notebook_seconds = run.seconds
+        summary.cell_seconds = dict(run.cell_seconds)
         summary.events += run.events
         summary.limits_hit += run.limits_hit
         thread.join()
@@ -194,6 +203,7 @@ def _grade(nb, refs, executor, probe, work_root, summary) -> None:
             raise probe_out["error"]
         results = probe_out["results"]
         summary.probe_seconds = probe_out["seconds"]
+        summary.call_seconds = {call_id: r.seconds for call_id, r in results.items() if r.seconds is not None}
         summary.judge_early_seconds = probe_out["early"]
         for call_id, result in results.items():
             if result.status in ("timeout", "crashed", "not-run"):

@@ -42,7 +42,7 @@ from pathlib import Path
 # IPython's circular imports are not thread-safe (_DeadlockError, a partly initialised module,
 # KeyError: 'IPython'): a submission was once reported not gradable for it.
 from IPython.core.inputtransformer2 import TransformerManager
-from traitlets import Int
+from traitlets import Dict, Float, Int
 from traitlets.config import LoggingConfigurable
 
 from .failures import DOCTOR_FIX, NotGradable
@@ -68,6 +68,7 @@ class ProbeResult:
     status: str
     items: list = field(default_factory=list)  # arrays (None where unreadable)
     info: dict = field(default_factory=dict)
+    seconds: float | None = None  # the call's time as the grader measured it (calls that finished)
 
     @property
     def message(self) -> str:
@@ -180,7 +181,23 @@ def standard_calls() -> list[ProbeCall]:
 class Probe(LoggingConfigurable):
     """Runs the probe calls of one submission in sandboxes."""
 
-    call_timeout = Int(600, help="Seconds one probe call of a student's function may run.").tag(config=True)
+    call_timeout = Int(
+        600, help="The most seconds one probe call of a student's function may run, whatever the reference took."
+    ).tag(config=True)
+    call_time_factor = Float(
+        10.0,
+        help="A probe call may run this many times the reference solution's time for the same call (plus "
+             "call_time_floor), at most call_timeout. 0 gives every call call_timeout.",
+    ).tag(config=True)
+    call_time_floor = Int(
+        120, help="Seconds every probe call may run whatever the reference took (added to the reference's time "
+                 "times call_time_factor)."
+    ).tag(config=True)
+    reference_call_seconds = Dict(
+        help="The reference solution's seconds per probe call, {call id: seconds}, measured on this machine "
+             "(python -m grading autograde measures them once per course and fills this in; see "
+             "grading.cell_times). Empty: every call gets call_timeout."
+    ).tag(config=True)
     probe_timeout = Int(1800, help="Seconds all probe calls of one submission may take together.").tag(config=True)
     max_restarts = Int(3, help="Probe processes restarted after a call that timed out or crashed.").tag(config=True)
     max_result_bytes = Int(
@@ -274,6 +291,7 @@ class Probe(LoggingConfigurable):
         started = False  # the runner's first line: before it, no student code has run
         # Defining the functions counts against the first call's time.
         call_deadline = min(deadline, time.monotonic() + self._timeout(calls[current]) + 60)
+        call_started = time.monotonic()
         try:
             while True:
                 if self._cancel is not None and self._cancel.is_set():
@@ -320,6 +338,7 @@ class Probe(LoggingConfigurable):
                     text = event[1]
                     if text == "started":
                         started = True
+                        call_started = time.monotonic()  # the first call's time includes defining the functions
                         continue
                     if not started:  # a line before "started" cannot come from the runner
                         continue
@@ -328,17 +347,26 @@ class Probe(LoggingConfigurable):
                     if text.startswith("done ") and current < len(calls) and text[5:] == calls[current].id:
                         results[calls[current].id] = received.pop(calls[current].id, None) or ProbeResult(
                             "crashed", info={"error": "no result was recorded"})
+                        results[calls[current].id].seconds = round(time.monotonic() - call_started, 3)
                         current += 1
                         if current >= len(calls):
                             return None
                         call_deadline = min(deadline, time.monotonic() + self._timeout(calls[current]))
+                        call_started = time.monotonic()
         finally:
             os.close(read_fd)
             frames.close()
             handle.release()
 
     def _timeout(self, call: ProbeCall) -> int:
-        return call.timeout or self.call_timeout
+        """Seconds ``call`` may run: its own limit, else the reference's time scaled (see the traits)."""
+        if call.timeout:
+            return call.timeout
+        times = {k: float(v) for k, v in self.reference_call_seconds.items()}
+        if not times or self.call_time_factor <= 0:
+            return self.call_timeout
+        base = times.get(call.id, max(times.values()))
+        return int(min(self.call_timeout, self.call_time_floor + self.call_time_factor * base))
 
     def _record_failure(self, call, kind, handle, results):
         handle.stop()

@@ -11,8 +11,8 @@ which says which attacks each layer grades.  Asserted:
 * no channel between the notebook and the probe: the function that changes
   its answer when it finds the notebook's marker keeps the reference's 24/24;
 * a neighbour that fills every folder it can write costs the honest
-  submission graded beside it nothing (24/24), and the small ``TMPDIR``
-  is never full;
+  submission graded beside it (that same channel attack) nothing (24/24),
+  and the small ``TMPDIR`` is never full;
 * forged and oversized probe records cost the grader neither minutes (the
   submission's time against the honest one's) nor gigabytes (every grader
   process under 1.5 GB, with 3.2 GB declared in the export and in probe
@@ -88,8 +88,8 @@ def test_every_submission_is_graded_and_recorded(graded):
 
 def test_no_channel_from_the_notebook_reaches_the_probe(graded):
     course = graded["course"]
-    assert _number_after(_outputs(course, "channel"), CHANNEL_LINE) > 0
-    assert _totals(course)["channel"] == FULL, autograded_scores(course)["channel"]
+    assert _number_after(_outputs(course, HONEST), CHANNEL_LINE) > 0
+    assert _totals(course)[HONEST] == FULL, autograded_scores(course)[HONEST]
 
 
 def test_a_neighbour_filling_every_folder_it_can_write_costs_the_honest_submission_nothing(graded):

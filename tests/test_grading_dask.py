@@ -28,6 +28,7 @@ from assignment_fixtures.course import (
     build_submission,
     make_course,
     nbgrader,
+    seed_reference_times,
 )
 from assignment_fixtures.submissions import ALL_TESTS, SUBMISSIONS, Submission, prepend
 
@@ -84,6 +85,7 @@ def cluster(tmp_path_factory):
 
 def test_a_class_graded_on_dask_survives_a_worker_killed_mid_submission(cluster, tmp_path):
     course = make_course(tmp_path / "course")
+    seed_reference_times(course)
     nbgrader(course, "db", "assignment", "add", ASSIGNMENT)
     nbgrader(course, "generate_assignment", ASSIGNMENT, "--force")
     release = nbformat.read(course / "exercises" / ASSIGNMENT / NOTEBOOK, as_version=4)

@@ -21,7 +21,16 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from assignment_fixtures.course import ASSIGNMENT, BIN, NOTEBOOK, SOLUTION, build_submission, make_course, nbgrader
+from assignment_fixtures.course import (
+    ASSIGNMENT,
+    BIN,
+    NOTEBOOK,
+    SOLUTION,
+    build_submission,
+    make_course,
+    nbgrader,
+    seed_reference_times,
+)
 from assignment_fixtures.submissions import SUBMISSIONS
 
 pytestmark = pytest.mark.slow
@@ -75,6 +84,7 @@ def postgres(tmp_path_factory):
 
 def test_two_graders_at_once_into_one_postgresql_gradebook(postgres, tmp_path):
     course = make_course(tmp_path / "course")
+    seed_reference_times(course)
     db = f"--CourseDirectory.db_url={postgres}"
     nbgrader(course, "db", "assignment", "add", ASSIGNMENT, db)
     nbgrader(course, "generate_assignment", ASSIGNMENT, "--force", db)

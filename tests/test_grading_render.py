@@ -2,7 +2,8 @@
 
 The class of ``assignment_fixtures/boundary_class.py`` is graded for real
 (``python -m grading autograde``, 2 workers, bubblewrap layer); read here are
-the honest ``0reference`` (the solution) and ``scripts``
+the honest ``0channel`` (the solution plus an attack that changes nothing while
+the sandbox's wall holds) and ``scripts``
 (``assignment_fixtures/render_attacks.py``: outputs with ``<script>``,
 ``Javascript``, an SVG with ``onload``, ``<img onerror>``, ``<iframe srcdoc>``,
 and written answers made of raw HTML with event handlers).  Every payload,

@@ -13,7 +13,9 @@ of that ``TMPDIR``.
 
 In the bubblewrap layer every attack is graded; in the landlock layer the
 attacks whose outcome depends on the layer (the channel between notebook and
-probe, the disk fill), beside the honest submission.  The others attack the
+probe, the disk fill).  The channel attack is the honest neighbour: it is the
+reference solution plus code that changes its answers only if a channel
+exists.  The others attack the
 grader's own parsing of what comes out of a sandbox, which is the same code
 in both layers.
 """
@@ -36,12 +38,14 @@ from .course import ASSIGNMENT, BIN, NOTEBOOK, SOLUTION, build_submission, make_
 from .render_attacks import build_scripts_submission
 from .submissions import SUBMISSIONS
 
-#: The honest neighbour and the filler: sorted first, so that the two workers grade them together.
-HONEST, FILL = "0reference", "0fill"
+#: The honest neighbour and the filler: sorted first, so that the two workers grade them together.  The
+#: honest neighbour is the reference solution plus the channel attack (``channel``), which changes nothing
+#: while the wall holds: it must get the reference's 24/24 beside the filler, with no channel.
+HONEST, FILL = "0channel", "0fill"
 SCRIPTS = "scripts"
 SMALL_TMP_BYTES = 2**30
 
-_EVERY_LAYER = {FILL: "disk_fill", HONEST: "reference", "channel": "channel"}
+_EVERY_LAYER = {FILL: "disk_fill", HONEST: "channel"}
 _BUBBLEWRAP_ONLY = {ESCAPED_STUDENT: "forged", "bombs": "bombs", SCRIPTS: "scripts"}
 
 

@@ -40,7 +40,57 @@ def make_prepared_course(directory: Path) -> Path:
         prepare(course / ".grading-cache")
     finally:
         sys.path.remove(str(course))
+    seed_reference_times(course)
     return course
+
+
+#: The reference solution's times per cell, as ``python -m grading autograde`` measured them in this test
+#: session (see grading/cell_times.py): {"folder": <a course's .grading-cache/cell-times>}.
+_REFERENCE_TIMES: dict = {}
+
+_MEASURE = '''
+import sys
+from pathlib import Path
+
+from grading.autograde import load_config
+from grading.cell_times import reference_times
+from grading.references import prepare
+
+course = Path.cwd()
+cache = course / ".grading-cache"
+times = reference_times(course, sys.argv[1], load_config(course, []), cache, prepare(cache), log=print)
+sys.exit(0 if times else 1)
+'''
+
+
+def keep_reference_times(course: Path) -> None:
+    """Remember the reference's times that grading ``course`` measured, for :func:`seed_reference_times`."""
+    folder = course / ".grading-cache" / "cell-times"
+    if "folder" not in _REFERENCE_TIMES and folder.is_dir():
+        _REFERENCE_TIMES["folder"] = folder
+
+
+def seed_reference_times(course: Path) -> None:
+    """Give ``course`` the reference solution's times per cell and probe call, measured once per test session.
+
+    ``python -m grading autograde`` times the reference once per course and
+    machine (about a minute and a half) and keeps the times in the course's
+    cache folder; every class the tests grade has the committed limits
+    without timing the reference again.  The first course that needs them
+    measures them (or a class graded earlier in the session did:
+    :func:`keep_reference_times`).
+    """
+    if "folder" not in _REFERENCE_TIMES:
+        env = dict(os.environ)
+        env["PATH"] = BIN + os.pathsep + env.get("PATH", "")
+        proc = subprocess.run([sys.executable, "-c", _MEASURE, ASSIGNMENT], cwd=course, env=env,
+                              capture_output=True, text=True, timeout=1200)
+        if proc.returncode != 0:
+            raise AssertionError(f"timing the reference solution failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}")
+        _REFERENCE_TIMES["folder"] = course / ".grading-cache" / "cell-times"
+    target = course / ".grading-cache" / "cell-times"
+    if _REFERENCE_TIMES["folder"] != target:
+        shutil.copytree(_REFERENCE_TIMES["folder"], target, dirs_exist_ok=True)
 
 
 def nbgrader(course: Path, *args: str, timeout: float | None = None, check: bool = True) -> subprocess.CompletedProcess:
