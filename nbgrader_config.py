@@ -2,7 +2,8 @@
 
 Run every nbgrader command from the repository root (this file's folder) with
 the Python environment's ``bin/`` first on PATH (nbgrader shells out to
-``alembic``).  The instructor workflow is documented in README.md.
+``alembic``).  The instructor workflow is documented in guides/instructors.md
+("For instructors", in the built book).
 """
 
 import os
@@ -13,6 +14,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from grading.nbgrader_plugins import HideHiddenTests, SandboxedExecute  # noqa: E402
 from grading.sanitize_preprocessor import SanitizeNotebook  # noqa: E402
+from grading.stderr_streams import StderrAsStdout  # noqa: E402
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor  # noqa: E402
 from nbgrader.preprocessors import (  # noqa: E402
     AssignLatePenalties,
@@ -33,7 +35,7 @@ c.CourseDirectory.db_url = "sqlite:///" + os.path.join(
     os.path.dirname(os.path.abspath(__file__)), "gradebook.db"
 )
 
-# ---- Sandbox and judge (README, "How grading works") ----
+# ---- Sandbox and judge (guides/grading.md, "How grading works") ----
 # Every submission runs in a sandbox: no network, no view of the course
 # folder, limits below.  The layer is bubblewrap (namespaces) where it can
 # run, else Landlock + seccomp (grading/confine.py: weaker, no privilege
@@ -95,8 +97,13 @@ c.Probe.max_result_bytes = 256 * 2**20
 # (markdown answers, raw cells, attachments, widget state): nothing of a
 # submission runs in the formgrader or the feedback page, which render the
 # autograded notebook on the Jupyter server's origin.
+# StderrAsStdout makes the rule "printing, logging and warnings are fine
+# everywhere, test cells included: only a failed check or an error costs
+# points" true: nbgrader alone scores a test cell with stderr output zero
+# (grading/stderr_streams.py).
 c.Autograde.autograde_preprocessors = [
     SandboxedExecute,
+    StderrAsStdout,
     SanitizeNotebook,
     IgnorePattern,
     ClearMetadataPreprocessor,
@@ -110,11 +117,24 @@ c.Autograde.autograde_preprocessors = [
 # removes the hidden-test regions from the test cells and reduces their error
 # tracebacks (which quote the failing source line) to the failure message,
 # which names the check and says what was expected and what was found.
+# MarkUngradedAnswers makes an answer no grader has scored read "not graded
+# yet" (not "Score: 0.0 / 2.0"); OfflineFeedbackPage and the course's
+# template feedback_offline (grading/templates/) write the vendored MathJax
+# into the page (maths render offline), wrap long lines and highlight
+# failures.  The template is set for the feedback's exporter only (nested
+# under GenerateFeedback): the formgrader keeps nbgrader's.
+from grading.feedback_page import TEMPLATE_FOLDER, OfflineFeedbackPage  # noqa: E402
+from grading.feedback_ungraded import MarkUngradedAnswers  # noqa: E402
+
 c.GenerateFeedback.preprocessors = [
     GetGrades,
+    MarkUngradedAnswers,
     HideHiddenTests,
+    OfflineFeedbackPage,
     CSSHTMLHeaderPreprocessor,
 ]
+c.GenerateFeedback.HTMLExporter.template_name = "feedback_offline"
+c.GenerateFeedback.HTMLExporter.extra_template_basedirs = [TEMPLATE_FOLDER]
 
 # Every HTML page nbgrader renders (the formgrader's submission page, the
 # feedback) sanitizes the notebook again when it renders it: notebooks
@@ -129,6 +149,20 @@ c.CourseDirectory.ignore = [
     "*.html", "*.htm", "*.shtml", "*.xhtml", "*.xht", "*.xhtm", "*.svg", "*.svgz", "*.xml", "*.xsl", "*.xslt",
     "*.js", "*.mjs", "*.pdf",
 ]
+
+# ---- Export (issue 23) ----
+# `nbgrader export` writes grades.csv with nbgrader's columns plus
+# ungraded_answers, and refuses (writes nothing, exit status 1) while a
+# graded cell of an exported submission has no grader's score: written
+# answers not graded yet would count as 0.  allow_ungraded = True (or
+# `nbgrader export --CheckedCsvExport.allow_ungraded=True`) exports anyway and
+# counts them in that column.  `python -m grading export-lms` does the same
+# (--allow-ungraded).  See grading/export_plugin.py.
+from grading.export_plugin import CheckedCsvExport  # noqa: E402
+
+c.ExportApp.plugin_class = CheckedCsvExport
+c.CheckedCsvExport.allow_ungraded = False
+# ---- end of the export ----
 
 # ---- Late policy (issue 12) ----
 # A submission is late when its timestamp (timestamp.txt, written by

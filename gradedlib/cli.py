@@ -1,20 +1,27 @@
 """The ``gradedlib`` command line (also ``python -m gradedlib``).
 
 ``gradedlib fit`` loads the bundled MNIST, optionally deskews it, chooses ``c``
-on the training set only (progress on stderr), refits on all 60,000 training
-images and reports the test error. ``--json`` prints a machine-readable
-result on stdout; ``--figures DIR`` writes PNG figures.
+on the training set only (progress on stderr, a line at least every ten
+seconds), refits on all 60,000 training images and reports the test error.
+``--json`` prints a machine-readable result on stdout; ``--figures DIR``
+writes PNG figures (without it, the report says that none were written).
 
-Argument errors print one line on stderr and exit with status 2; a failing
-computation (e.g. a singular covariance) prints one line and exits with 1.
+Argument errors print one line on stderr and exit with status 2, before any
+computation: an unknown option names the closest known one ("did you mean
+--c?"), options must be spelled in full (no abbreviations), and a ``--figures``
+folder that cannot be written is refused up front. A failing computation
+(e.g. a singular covariance) prints one line and exits with 1.
 """
 
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import math
 import sys
+import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -24,10 +31,57 @@ __all__ = ["main", "build_parser", "run_fit"]
 
 
 class _Parser(argparse.ArgumentParser):
-    """An ArgumentParser whose errors are a single line on stderr (status 2)."""
+    """An ArgumentParser whose errors are a single line on stderr (status 2).
+
+    Options must be spelled in full (``allow_abbrev=False``: ``--fold 5`` is
+    an error, not ``--folds 5``), and an unknown option gets the closest known
+    option of its subcommand as a suggestion (``--C`` -> ``--c``). Subparsers
+    are of this class too.
+    """
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+    def parse_args(self, args=None, namespace=None):
+        args, extras = self.parse_known_args(args, namespace)
+        if extras:
+            parser = self._subcommand_parser(args)
+            parser.error(f"unrecognized arguments: {' '.join(extras)}{parser._suggestions(extras)}")
+        return args
+
+    def _subcommand_parser(self, namespace) -> argparse.ArgumentParser:
+        """The parser of the subcommand that ``namespace`` holds (this parser if none)."""
+        for action in self._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                return action.choices.get(getattr(namespace, action.dest, None), self)
+        return self
+
+    def _suggestions(self, extras) -> str:
+        """``" (did you mean --c?)"`` for the unknown options of ``extras`` that resemble a known one."""
+        known = [o for a in self._actions for o in a.option_strings if o.startswith("--")]
+        unknown = [e.split("=", 1)[0] for e in extras if e.startswith("-") and not _looks_numeric(e)]
+        hints = []
+        for word in unknown:
+            same_but_case = [o for o in known if o.lower() == word.lower()]
+            # Compared without the dashes, which every option shares.
+            stems = {o.lstrip("-"): o for o in known}
+            close = same_but_case or [stems[m] for m in difflib.get_close_matches(word.lstrip("-"), stems, n=1,
+                                                                                 cutoff=0.6)]
+            if close:
+                hints.append(f"{close[0]} for {word}" if len(unknown) > 1 else close[0])
+        return f" (did you mean {', '.join(hints)}?)" if hints else ""
+
+
+def _looks_numeric(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _positive_float(text: str) -> float:
@@ -93,19 +147,65 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-class _Progress:
-    """A one-line text progress display on a stream (stderr)."""
+# The longest silence of the progress display on stderr, in seconds.
+HEARTBEAT_SECONDS = 10.0
 
-    def __init__(self, stream, enabled: bool):
+
+class _Progress:
+    """A one-line text progress display on a stream (stderr).
+
+    Used as a context manager, it also keeps a heartbeat: when nothing has
+    been said for ``interval`` seconds (a long fit or prediction), it writes
+    ``... still working, N s after: <last message>``, so that a line appears at
+    least every ``interval`` seconds (default ``HEARTBEAT_SECONDS``) until the
+    context ends.
+    """
+
+    def __init__(self, stream, enabled: bool, interval: float | None = None):
         self.stream = stream
         self.enabled = enabled
+        self.interval = HEARTBEAT_SECONDS if interval is None else interval
         self.start = time.perf_counter()
+        self._said_time = self._line_time = self.start
+        self._last_message = "starting"
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = None
+
+    def _write(self, message: str) -> None:
+        elapsed = time.perf_counter() - self.start
+        self.stream.write(f"[{elapsed:6.1f} s] {message}\n")
+        self.stream.flush()
 
     def say(self, message: str) -> None:
         if self.enabled:
-            elapsed = time.perf_counter() - self.start
-            self.stream.write(f"[{elapsed:6.1f} s] {message}\n")
-            self.stream.flush()
+            with self._lock:
+                self._write(message)
+                self._said_time = self._line_time = time.perf_counter()
+                self._last_message = message
+
+    def _heartbeat(self) -> None:
+        tick = min(0.5, self.interval / 4)
+        while not self._stop.wait(tick):
+            with self._lock:
+                now = time.perf_counter()
+                if now - self._line_time >= self.interval - tick:  # the next tick could be late
+                    self._write(f"... still working, {now - self._said_time:.0f} s after: {self._last_message}")
+                    self._line_time = now
+
+    def __enter__(self):
+        if self.enabled:
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._heartbeat, name="gradedlib-progress", daemon=True)
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        if self._thread is not None:
+            self._stop.set()
+            self._thread.join()
+            self._thread = None
+        return False
 
     def choose_c_callback(self, step: int, total: int, message: str) -> None:
         width = 20
@@ -169,6 +269,7 @@ def run_fit(args, progress: _Progress) -> dict:
         "data": MNIST_ATTRIBUTION,
     }
     if args.figures is not None:
+        progress.say(f"writing figures to {args.figures}")
         t = time.perf_counter()
         result["figures"] = _write_figures(args.figures, ev.model, selection, X_test, y_test, ev.test_predictions,
                                            args.seed)
@@ -176,6 +277,24 @@ def run_fit(args, progress: _Progress) -> dict:
         progress.say(f"wrote {len(result['figures'])} figures to {args.figures}")
     timings["total"] = time.perf_counter() - t0
     return result
+
+
+def _unwritable_folder(directory: Path) -> str | None:
+    """Why ``directory`` cannot receive the figures, or ``None`` when it can.
+
+    Creates the folder (and its parents) if missing, as the figures would,
+    and writes and removes one temporary file in it: the only test that
+    holds for root, read-only mounts and pseudo file systems such as /proc.
+    """
+    if directory.exists() and not directory.is_dir():
+        return "is a file"
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=directory):
+            pass
+    except OSError as exc:
+        return f"cannot be written ({exc.strerror or type(exc).__name__})"
+    return None
 
 
 def _write_figures(directory: Path, model, selection, X_test, y_test, pred_test, seed) -> list[str]:
@@ -230,6 +349,8 @@ def _format_text(result: dict) -> str:
     lines.append(f"timings: {timings}")
     for path in result["figures"]:
         lines.append(f"figure: {path}")
+    if not result["figures"]:
+        lines.append("figures: none written (--figures DIR writes them)")
     return "\n".join(lines)
 
 
@@ -258,15 +379,20 @@ def main(argv=None) -> int:
     if args.c is not None and (args.per_class or args.folds is not None):
         parser.exit(2, "gradedlib fit: error: --c gives c directly; it cannot be combined with "
                        "--per-class or --folds, which choose c (see 'gradedlib fit --help')\n")
-    if args.figures is not None and args.figures.exists() and not args.figures.is_dir():
-        parser.exit(2, f"gradedlib fit: error: --figures must be a directory. Got the file "
-                       f"{str(args.figures)!r} instead.\n")
+    if args.figures is not None:
+        problem = _unwritable_folder(args.figures)
+        if problem:
+            parser.exit(2, f"gradedlib fit: error: --figures must be a directory that can be written. "
+                           f"Got {str(args.figures)!r}, which {problem}, instead.\n")
     progress = _Progress(sys.stderr, enabled=not args.quiet)
     try:
-        result = run_fit(args, progress)
+        with progress:
+            result = run_fit(args, progress)
     except (np.linalg.LinAlgError, MnistDataError, OSError) as exc:
         sys.stderr.write(f"gradedlib fit: error: {type(exc).__name__}: {exc}\n")
         return 1
+    if args.json and not result["figures"]:
+        progress.say("no figures written (--figures DIR writes them)")
     if args.json:
         sys.stdout.write(json.dumps(result, indent=2) + "\n")
     else:

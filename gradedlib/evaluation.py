@@ -111,6 +111,7 @@ def evaluate(X_train, y_train, X_test, y_test, *, c=None, folds=None, per_class=
     t = time.perf_counter()
     model = GaussianGenerativeClassifier(c=c).fit(X_train, y_train)
     timings["fit"] = time.perf_counter() - t
+    say(f"predicting the {len(y_test):,} test images")
     t = time.perf_counter()
     pred_test = model.predict(X_test)
     timings["predict_test"] = time.perf_counter() - t

@@ -6,6 +6,7 @@ autograde   grade every submission of an assignment in the sandbox (see grading.
 doctor      will grading work here? sandbox, environment, data, limits, a kernel and a probe (grading.doctor)
 report      the class report after grading (see grading.report)
 export-lms  Canvas gradebook-import CSV and feedback bundle (see grading.lms)
+score       enter a grader's score without the formgrader; list what is still to grade (grading.manual_scores)
 
 Each command lives in its own module with a ``main(argv) -> int`` function;
 this dispatcher only imports the one that is asked for.
@@ -21,6 +22,7 @@ COMMANDS = {
     "doctor": ("grading.doctor", "check that grading works here (one sandboxed kernel and one probe)"),
     "report": ("grading.report", "write the class report (HTML, figures, CSV) from the gradebook"),
     "export-lms": ("grading.lms", "write a Canvas gradebook-import CSV and a zip of every student's feedback"),
+    "score": ("grading.manual_scores", "enter a grader's score for one answer, or list the answers still to grade"),
 }
 
 

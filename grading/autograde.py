@@ -45,7 +45,13 @@ __all__ = ["grade_submission", "main", "pending_submissions", "restore_cells"]
 
 
 def _parse(argv):
-    parser = argparse.ArgumentParser(prog="python -m grading autograde", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m grading autograde",
+        description="Grade every submission of an assignment, each in its own sandbox, several at once, resumably: "
+                    "the workers grade into .grading-cache/graded/, then one nbgrader autograde records the grades "
+                    "(gradebook, autograded/). Run it from the course folder (the one with nbgrader_config.py). "
+                    "Options --Class.trait=value (e.g. --NotebookExecutor.cell_timeout=120) go to both phases. "
+                    "The instructors' guide (guides/instructors.md) explains every step.")
     parser.add_argument("assignment", help="the assignment to grade (as in nbgrader)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                         help="submissions graded at once on this machine (default: the number of cores)")
@@ -233,15 +239,42 @@ def _store(result: dict, out_dir: Path) -> dict:
     return result
 
 
-def _progress(done, running, failed, total, started, quiet):
+def _progress(done, running, failed, total, started, quiet, left=None, basis=0):
+    """Print the progress line; ``left`` is :func:`grading.progress.estimate_seconds_left`'s estimate, made
+    from the times of ``basis`` graded submissions (said, since one or two say little)."""
     if quiet:
         return
+    from .progress import format_seconds
+
     elapsed = time.monotonic() - started
-    left = "?"
-    if done:
-        left = f"{elapsed / done * (total - done):.0f} s"
+    based = f" (from {basis} graded)" if left and basis else ""
     print(f"[grading] done {done}/{total}, running {running}, failed {failed}, elapsed {elapsed:.0f} s, "
-          f"estimated time left {left}", file=sys.stderr, flush=True)
+          f"estimated time left {format_seconds(left)}{based}", file=sys.stderr, flush=True)
+
+
+class _RunClock:
+    """When each running submission started and how long the graded ones took, for the time-left estimate."""
+
+    def __init__(self, total: int, workers: int):
+        self.total, self.workers = total, workers
+        self.starts = [time.monotonic()] * min(workers, total)  # the first submissions start at once
+        self.took = []  # seconds of each graded submission (not the quick "not gradable" ones)
+
+    def finished(self, result: dict, done: int) -> float | None:
+        """Account for one finished submission (``done`` finished so far); return the seconds left."""
+        from .progress import estimate_seconds_left
+
+        now = time.monotonic()
+        seconds = result.get("seconds")
+        if self.starts:  # the one that finished: the start that best matches its own run time
+            began = now - float(seconds) if isinstance(seconds, (int, float)) else min(self.starts)
+            self.starts.remove(min(self.starts, key=lambda s: abs(s - began)))
+        if result.get("status") == "graded" and isinstance(seconds, (int, float)) and seconds >= 0:
+            self.took.append(float(seconds))
+        if done + len(self.starts) < self.total:
+            self.starts.append(now)  # its worker takes the next submission
+        pending = max(0, self.total - done - len(self.starts))
+        return estimate_seconds_left(self.took, [max(0.0, now - s) for s in self.starts], pending, self.workers)
 
 
 def _collect(futures: dict, total: int, workers: int, out_dir: Path, started: float, quiet: bool, done_of,
@@ -249,6 +282,7 @@ def _collect(futures: dict, total: int, workers: int, out_dir: Path, started: fl
     """Gather the results; when the first ones are all not gradable, cancel the rest (returned as ``stopped``)."""
     results, failed = [], 0
     first = min(total, max(3, workers))
+    clock = _RunClock(total, workers)
     _progress(0, min(workers, total), 0, total, started, quiet)
     for future in done_of(futures):
         student = futures[future]
@@ -261,7 +295,9 @@ def _collect(futures: dict, total: int, workers: int, out_dir: Path, started: fl
         if result["status"] == "not gradable":
             failed += 1
         results.append(result)
-        _progress(len(results), min(workers, total - len(results)), failed, total, started, quiet)
+        left = clock.finished(result, len(results))
+        _progress(len(results), min(workers, total - len(results)), failed, total, started, quiet, left,
+                  len(clock.took))
         if len(results) == first and failed == first and len(results) < total:
             from .untrusted_text import for_terminal
 
@@ -312,7 +348,8 @@ def main(argv=None) -> int:
     args, overrides = _parse(sys.argv[1:] if argv is None else argv)
     course = Path(args.course).resolve()
     if not (course / "nbgrader_config.py").exists():
-        print(f"python -m grading autograde: no nbgrader_config.py in {course} (use --course)", file=sys.stderr)
+        print(f"python -m grading autograde: no nbgrader_config.py in {course}: run it from the course folder (the "
+              "one with nbgrader_config.py), or pass --course FOLDER", file=sys.stderr)
         return 2
     config = load_config(course, overrides)
     from .sandbox import Sandbox, SandboxUnavailable
@@ -326,10 +363,13 @@ def main(argv=None) -> int:
         print(f"[grading] sandbox layer: {layer}", file=sys.stderr, flush=True)
     try:
         sources = _gradebook_sources(config, args.assignment)
-    except Exception as exc:  # noqa: BLE001 - no such assignment in the gradebook
-        print(f"python -m grading autograde: the gradebook has no assignment {args.assignment!r} ({exc}); "
-              f"run `nbgrader db assignment add {args.assignment}` and `nbgrader generate_assignment` first",
-              file=sys.stderr)
+    except Exception:  # noqa: BLE001 - no such assignment in the gradebook (the advice says why otherwise)
+        from .assignment_names import advice_from_gradebook
+        from .untrusted_text import for_terminal
+
+        advice = advice_from_gradebook(config.CourseDirectory.db_url, args.assignment, course,
+                                       config.CourseDirectory.get("source_directory") or "source")
+        print(f"python -m grading autograde: nothing was graded: {for_terminal(advice)}", file=sys.stderr)
         return 2
     cache = Path(config.SandboxedExecute.get("cache_dir") or course / ".grading-cache")
     out_dir = cache / "graded" / args.assignment
@@ -490,7 +530,7 @@ def _summary(course: Path, assignment: str, results: list, config, started: floa
                 score = None
             note = result.get("reason") or "; ".join(result.get("limits_hit", []) + result.get("events", [])[:1])
             rows.append((result["student"], result["status"], f"{result.get('seconds', 0):.0f}",
-                         "-" if score is None else f"{score:g}", len(result.get("failed", {})), note))
+                         "-" if score is None else f"{score:g}", sorted(result.get("failed", {})), note))
     if not rows:
         print("python -m grading autograde: nothing to grade (every submission is graded; --force grades again).")
         return
@@ -510,7 +550,11 @@ def format_table(rows) -> str:
     Parameters
     ----------
     rows : sequence of tuple
-        ``(student, status, seconds, score, failed, note)``.
+        ``(student, status, seconds, score, failed, note)``; ``failed`` is the
+        names of the failed checks (the ``failed`` of the results rows: grade
+        ids), or only their number.  Names are counted in the ``failed``
+        column and listed before the note (``failed: test_a, test_b``; past
+        60 characters, the rest as ``+N more``).
 
     Returns
     -------
@@ -521,9 +565,29 @@ def format_table(rows) -> str:
 
     lines = [f"{'student':<24} {'status':<13} {'seconds':>7} {'score':>6} {'failed':>6}  note"]
     for row in rows:
-        student, status, seconds, score, failed, note = (for_terminal(cell) for cell in row)
-        lines.append(f"{student:<24} {status:<13} {seconds:>7} {score:>6} {failed:>6}  {note[:70]}")
+        *cells, failed, note = row
+        student, status, seconds, score = (for_terminal(cell) for cell in cells)
+        note = for_terminal(note)[:70]
+        if isinstance(failed, (int, str)):
+            count = for_terminal(failed)
+        else:
+            names = [for_terminal(name) for name in failed]
+            count = str(len(names))
+            if names:
+                note = _failed_names(names) + (f"; {note}" if note else "")
+        lines.append(f"{student:<24} {status:<13} {seconds:>7} {score:>6} {count:>6}  {note}")
     return "\n".join(lines)
+
+
+def _failed_names(names: list, width: int = 60) -> str:
+    """``failed: a, b, c`` within about ``width`` characters; the names left out as ``+N more``."""
+    shown = []
+    for name in names:
+        text = ", ".join([*shown, name])
+        if len(text) > width and shown:
+            return f"failed: {', '.join(shown)} +{len(names) - len(shown)} more"
+        shown.append(name)
+    return f"failed: {', '.join(shown)}"
 
 
 if __name__ == "__main__":

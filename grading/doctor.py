@@ -341,7 +341,7 @@ def verdict(results: list[Check]) -> tuple[bool, str]:
 
 def main(argv=None) -> int:
     """``python -m grading doctor [--course DIR] [--Class.trait=value ...]``; 0 when grading will work."""
-    parser = argparse.ArgumentParser(prog="python -m grading doctor", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m grading doctor", description=__doc__.split("\n\n")[0].replace("``", ""))
     parser.add_argument("--course", default=".", help="the course root, where nbgrader_config.py is (default: .)")
     args, rest = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
     from .autograde import load_config

@@ -19,9 +19,20 @@ Writes into one folder (default ``exports/<assignment>/``):
 ``feedback_<assignment>.zip``
     nbgrader's feedback (``feedback/<student>/<assignment>/*.html``, made by
     ``nbgrader generate_feedback``) as ``<student>/<notebook>.html``, with
-    ``manifest.csv`` (student, name, Canvas ids, score, file names): one
-    self-contained HTML file per student and notebook, to attach to each
-    student's submission (SpeedGrader) or to post through the Canvas API.
+    ``manifest.csv`` (student, name, score, maximum, late penalty, answers
+    not graded yet, file names): one self-contained HTML file per student and
+    notebook, to attach to each student's submission (SpeedGrader) or to post
+    through the Canvas API.
+
+Written answers not graded yet
+    While a graded cell of an exported student's submission has no grader's
+    score (a written answer nobody graded: nbgrader counts it as 0, see
+    :mod:`grading.ungraded`), nothing is written: the command names how many
+    answers of which students, says how to grade them, and exits with status 1.
+    ``--allow-ungraded`` exports anyway: ``ungraded_answers.csv`` (student,
+    notebook, grade id, points) lists those answers, the manifest counts them
+    per student, and a warning names them.  The Canvas file itself is left as
+    Canvas expects it: any extra column would become a new Canvas assignment.
 """
 
 from __future__ import annotations
@@ -33,10 +44,12 @@ import sys
 import zipfile
 from pathlib import Path
 
-from grading.report import collect
+from grading.report import _alembic_on_path, collect
+from grading.ungraded import by_student, describe, ungraded_answers
 from grading.untrusted_text import for_csv_row, for_terminal
 
-__all__ = ["CANVAS_ID_COLUMNS", "canvas_rows", "feedback_bundle", "main", "read_roster", "write_canvas_csv"]
+__all__ = ["CANVAS_ID_COLUMNS", "canvas_rows", "feedback_bundle", "main", "read_roster", "ungraded_in",
+           "write_canvas_csv", "write_ungraded_csv"]
 
 CANVAS_ID_COLUMNS = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
 POINTS_POSSIBLE = "Points Possible"
@@ -109,14 +122,19 @@ def write_canvas_csv(rows, path) -> None:
         csv.writer(f).writerows(for_csv_row(row) for row in rows)
 
 
-def feedback_bundle(course, data, target) -> list:
-    """Zip every student's feedback HTML with a manifest; return the students without feedback."""
+def feedback_bundle(course, data, target, ungraded=None) -> list:
+    """Zip every student's feedback HTML with a manifest; return the students without feedback.
+
+    ``ungraded`` maps a student id to the number of their answers not graded
+    yet (the manifest's ``ungraded_answers`` column; absent: 0).
+    """
     course = Path(course)
+    ungraded = ungraded or {}
     notebooks = sorted({c.notebook for c in data.cells})
     missing = []
     manifest = io.StringIO()
     writer = csv.writer(manifest)
-    writer.writerow(["student_id", "name", "score", "max_score", "late_penalty", "files"])
+    writer.writerow(["student_id", "name", "score", "max_score", "late_penalty", "ungraded_answers", "files"])
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
         for student in data.students:
             folder = course / "feedback" / student.id / data.assignment
@@ -131,9 +149,30 @@ def feedback_bundle(course, data, target) -> list:
                 missing.append(student.id)
             name = " ".join(p for p in (student.first_name, student.last_name) if p)
             writer.writerow(for_csv_row([student.id, name, _number(student.score), _number(data.max_score),
-                                         _number(student.late_penalty), ";".join(files)]))
+                                         _number(student.late_penalty), ungraded.get(student.id, 0),
+                                         ";".join(files)]))
         bundle.writestr("manifest.csv", manifest.getvalue())
     return missing
+
+
+def ungraded_in(course, assignment: str, db_url: str | None = None) -> list:
+    """The :class:`grading.ungraded.UngradedAnswer` of every submission of ``assignment`` in the gradebook."""
+    from nbgrader.api import Gradebook
+
+    db_url = db_url or f"sqlite:///{Path(course) / 'gradebook.db'}"
+    _alembic_on_path()
+    with Gradebook(db_url) as gb:
+        return ungraded_answers(gb, [assignment])
+
+
+def write_ungraded_csv(answers, path) -> None:
+    """List answers not graded yet (student, notebook, grade id, points), every cell through ``for_csv``."""
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["student_id", "notebook", "grade_id", "max_score", "state"])
+        for a in answers:
+            writer.writerow(for_csv_row([a.student, a.notebook, a.grade_id, _number(a.max_score),
+                                         "to review" if a.review else "not graded"]))
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -146,6 +185,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="the grade column's header, e.g. 'Gaussian generative (48213)' to update that Canvas assignment (default: ASSIGNMENT)")
     p.add_argument("--roster", default=None, help="a gradebook CSV exported from the Canvas course, for the Canvas ids and sections")
     p.add_argument("--match-column", default="SIS Login ID", help="the roster column that holds the nbgrader student id (default: 'SIS Login ID')")
+    p.add_argument("--allow-ungraded", action="store_true",
+                   help="export even while answers graded by hand have no score (nbgrader counts them as 0); "
+                        "they are listed in ungraded_answers.csv and counted in the manifest")
     return p
 
 
@@ -160,15 +202,30 @@ def main(argv=None) -> int:
     try:
         data = collect(course, args.assignment, args.db)
         roster = read_roster(args.roster, args.match_column) if args.roster else None
+        waiting = [a for a in ungraded_in(course, args.assignment, args.db) if roster is None or a.student in roster]
     except (FileNotFoundError, LookupError, ValueError) as exc:
         print(f"python -m grading export-lms: {for_terminal(exc)}", file=sys.stderr)
+        return 1
+    if waiting and not args.allow_ungraded:
+        print(f"python -m grading export-lms: nothing was written. {for_terminal(describe(waiting, '--allow-ungraded'))}",
+              file=sys.stderr)
         return 1
     out.mkdir(parents=True, exist_ok=True)
     rows, unmatched = canvas_rows(data, args.canvas_column or args.assignment, roster)
     write_canvas_csv(rows, out / "canvas_grades.csv")
     bundle = out / f"feedback_{args.assignment}.zip"
-    missing = feedback_bundle(course, data, bundle)
-    print(f"wrote {out / 'canvas_grades.csv'} ({len(rows) - 2} students) and {bundle}")
+    counts = {student: len(items) for (_, student), items in by_student(waiting).items()}
+    missing = feedback_bundle(course, data, bundle, counts)
+    listing = out / "ungraded_answers.csv"
+    if waiting:
+        write_ungraded_csv(waiting, listing)
+    elif listing.exists():
+        listing.unlink()  # from an earlier export: everything is graded now
+    print(f"wrote {out / 'canvas_grades.csv'} ({len(rows) - 2} students) and {bundle}"
+          + (f", and {listing}" if waiting else ""))
+    if waiting:
+        print(f"warning: exported anyway (--allow-ungraded; listed in {listing.name}, counted in the manifest): "
+              f"{for_terminal(describe(waiting))}", file=sys.stderr)
     if unmatched:
         print(f"warning: not in the roster (left out of canvas_grades.csv): {for_terminal(', '.join(unmatched))}",
               file=sys.stderr)

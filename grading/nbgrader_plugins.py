@@ -29,6 +29,7 @@ from traitlets import Unicode
 
 from .executor import NotebookExecutor
 from .judge import copy_outputs, grade_notebook, grading_config, submission_key
+from .preprocessor_base import CoursePreprocessor
 from .probe import Probe
 from .failures import NotGradable
 from .references import prepare
@@ -142,7 +143,7 @@ class SandboxedExecute(NbGraderPreprocessor):
         return nb, resources
 
 
-class HideHiddenTests(NbGraderPreprocessor):
+class HideHiddenTests(CoursePreprocessor):
     """Remove hidden tests and source-quoting tracebacks from test cells."""
 
     def preprocess(self, nb, resources):

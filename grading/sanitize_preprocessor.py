@@ -9,15 +9,15 @@ this preprocessor makes it safe to show in a browser (see
 
 from __future__ import annotations
 
-from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Bool
 
+from .preprocessor_base import CoursePreprocessor
 from .sanitize import sanitize_notebook
 
 __all__ = ["SanitizeNotebook"]
 
 
-class SanitizeNotebook(NbGraderPreprocessor):
+class SanitizeNotebook(CoursePreprocessor):
     """Remove whatever could run in the browser that shows the notebook (scripts, handlers, unsafe links)."""
 
     enabled = Bool(

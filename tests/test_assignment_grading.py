@@ -108,9 +108,10 @@ def graded_class(tmp_path_factory):
             cwd=course, env=env, capture_output=True, text=True, timeout=3600,
         )
 
-    # The reference alone first (timed), then the rest of the class, in parallel.
+    # The reference and another correct solution first (a first group, so that the gradebook holds earlier
+    # grades when the rest of the class is graded), then the rest of the class; both with 2 workers.
     start = time.perf_counter()
-    first = grade("--student", "reference", "--workers", "1")
+    first = grade("--student", "reference", "--student", "scipy_mvn", "--workers", str(WORKERS))
     reference_seconds = time.perf_counter() - start
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-6000:]
     last_run = course / ".grading-cache" / "last-run.json"
@@ -126,8 +127,11 @@ def graded_class(tmp_path_factory):
     again = grade("--workers", str(WORKERS))  # nothing left to grade: idempotent
     listener.close()
     nbgrader(course, "generate_feedback", ASSIGNMENT)
-    nbgrader(course, "export")
-    print(f"\nautograde reference: {reference_seconds:.0f} s; the other {len(SUBMISSIONS) - 1} submissions "
+    # The written answers are not graded here: the export says so and refuses, unless told to go on.
+    refused = nbgrader(course, "export", check=False)
+    nbgrader(course, "export", "--CheckedCsvExport.allow_ungraded=True")
+    print(f"\nautograde reference and scipy_mvn: {reference_seconds:.0f} s; the other {len(SUBMISSIONS) - 2} "
+          "submissions "
           f"with {WORKERS} workers: {class_seconds:.0f} s\n{run.stdout}")
     return {
         "course": course,
@@ -137,6 +141,7 @@ def graded_class(tmp_path_factory):
         "seconds": seconds,  # per submission, as the grader measured it
         "output": run.stdout + run.stderr,
         "again": again,
+        "refused_export": refused,
         "before": before,
         "after": rows_after,
         "connections": list(listener.connections),
@@ -233,6 +238,14 @@ def test_correct_but_unusual_code_keeps_full_marks_and_its_stderr_output(graded_
     assert "fit done" in text or "choosing c" in text  # its stderr output is shown, not punished
 
 
+def test_a_solution_using_the_test_cells_names_that_warns_and_logs_keeps_full_marks(graded_class):
+    """Issue 23: no test cell changes a student's names, and printing, logging and warnings cost nothing."""
+    scores = graded_class["scores"]["own_names_warnings_logging"]
+    assert set(scores) == set(ALL_TESTS) and all(got == full for got, full in scores.values()), scores
+    text = _all_output(_graded(graded_class["course"], "own_names_warnings_logging"))
+    assert "predict called on" in text and "float64 statistics" in text  # its stderr, shown
+
+
 def _feedback(course, student):
     return (course / "feedback" / student / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
 
@@ -257,6 +270,11 @@ def test_export_writes_grades_csv(graded_class):
     reference = float(rows["reference"]["raw_score"])
     assert reference == sum(full for _, full in graded_class["scores"]["reference"].values())
     assert float(rows["release"]["raw_score"]) == 0
+    # Nobody graded the written answers: the plain export refused, and the export that went on counts them.
+    refused = graded_class["refused_export"]
+    said = refused.stdout + refused.stderr
+    assert refused.returncode != 0 and "nothing was written" in said and "no grader's score yet" in said, said[-2000:]
+    assert int(rows["reference"]["ungraded_answers"]) > 0
 
 
 def test_class_report_agrees_with_the_gradebook(graded_class):

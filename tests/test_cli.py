@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -28,6 +29,23 @@ def tiny_mnist(monkeypatch):
         for j in range(3):
             X[y == j, 200 * j : 200 * j + 150] += 150
         return X.astype(np.uint8), y
+
+    monkeypatch.setattr(gradedlib.data, "load_mnist", fake)
+
+
+@pytest.fixture
+def small_mnist(monkeypatch):
+    """Like tiny_mnist, but only 24 pixels vary (the rest are 0): the fits factorise 24 x 24 matrices."""
+    rng = np.random.default_rng(0)
+
+    def fake(split="train", *, data_home=None):
+        n = 40 if split == "train" else 15
+        y = np.repeat(np.arange(3, dtype=np.uint8), n)
+        X = np.zeros((y.size, 784), dtype=np.uint8)
+        X[:, :24] = rng.integers(0, 60, size=(y.size, 24))
+        for j in range(3):
+            X[y == j, 8 * j : 8 * j + 8] += 150
+        return X, y
 
     monkeypatch.setattr(gradedlib.data, "load_mnist", fake)
 
@@ -68,6 +86,102 @@ def test_figures_must_be_a_directory(tmp_path, capsys):
     assert "--figures must be a directory" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    "argv, fragment",
+    [
+        (["fit", "--C", "100"], "unrecognized arguments: --C 100 (did you mean --c?)"),
+        (["fit", "--per_class"], "unrecognized arguments: --per_class (did you mean --per-class?)"),
+        (["fit", "--C", "1", "--seeds", "3"], "(did you mean --c for --C, --seed for --seeds?)"),
+        # No abbreviations: --fold is not taken as --folds, --fig not as --figures.
+        (["fit", "--fold", "5"], "unrecognized arguments: --fold 5 (did you mean --folds?)"),
+        (["fit", "--fig", "out"], "unrecognized arguments: --fig out (did you mean --figures?)"),
+        (["check", "--time", "5", "n.ipynb"], "unrecognized arguments: --time n.ipynb (did you mean --timeout?)"),
+    ],
+)
+def test_unknown_options_get_a_suggestion_and_no_abbreviation_is_taken(argv, fragment, capsys, monkeypatch):
+    def no_computation(*args, **kwargs):
+        raise AssertionError("an argument error must stop before any computation")
+
+    monkeypatch.setattr(gradedlib.data, "load_mnist", no_computation)
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and fragment in err, err
+    assert f"see 'gradedlib {argv[0]} --help'" in err
+
+
+def test_an_unknown_option_unlike_any_gets_no_suggestion(capsys):
+    with pytest.raises(SystemExit):
+        main(["fit", "--bogus"])
+    assert "did you mean" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("where", ["/proc/nope", "{tmp}/file.txt/figures"])
+def test_an_unwritable_figures_folder_exits_2_before_any_computation(where, tmp_path, capsys, monkeypatch):
+    (tmp_path / "file.txt").write_text("x")
+    where = where.format(tmp=tmp_path)
+
+    def no_computation(*args, **kwargs):
+        raise AssertionError("the folder must be checked before any computation")
+
+    monkeypatch.setattr(gradedlib.data, "load_mnist", no_computation)
+    with pytest.raises(SystemExit) as info:
+        main(["fit", "--c", "10", "--figures", where])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert f"--figures must be a directory that can be written. Got {where!r}, which cannot be written" in err
+
+
+def test_a_missing_figures_folder_is_created_up_front(tmp_path):
+    from gradedlib.cli import _unwritable_folder
+
+    figdir = tmp_path / "new" / "figures"
+    assert _unwritable_folder(figdir) is None
+    assert figdir.is_dir() and list(figdir.iterdir()) == []  # the probe file is gone
+
+
+def test_progress_says_something_at_least_every_interval(small_mnist, capsys, monkeypatch):
+    """A refit that says nothing for a while gets "still working" lines (every 10 s; here every 0.2 s)."""
+    import re
+
+    import gradedlib.cli
+    from gradedlib.model import GaussianGenerativeClassifier
+
+    monkeypatch.setattr(gradedlib.cli, "HEARTBEAT_SECONDS", 0.2)
+    fit = GaussianGenerativeClassifier.fit
+
+    def slow_fit(self, X, y):
+        time.sleep(1.2)
+        return fit(self, X, y)
+
+    monkeypatch.setattr(GaussianGenerativeClassifier, "fit", slow_fit)
+    assert main(["fit", "--c", "1000"]) == 0
+    lines = capsys.readouterr().err.splitlines()
+    beats = [line for line in lines if "still working" in line]
+    assert len(beats) >= 3, lines
+    assert all(line.endswith("after: fitting on all 120 training images") for line in beats)
+    stamps = [float(re.match(r"\[\s*([\d.]+) s\]", line).group(1)) for line in lines]
+    gaps = np.diff(stamps)
+    assert gaps.max() < 0.2 + 0.3, (gaps, lines)  # the interval, and scheduling slack on a loaded machine
+    # The heartbeat stops with the run: nothing more is written afterwards.
+    time.sleep(0.5)
+    assert capsys.readouterr().err == ""
+
+
+def test_quiet_has_no_heartbeat():
+    import io
+
+    from gradedlib.cli import _Progress
+
+    stream = io.StringIO()
+    with _Progress(stream, enabled=False, interval=0.05) as progress:
+        progress.say("fitting")
+        time.sleep(0.3)
+    assert stream.getvalue() == ""
+
+
 def test_argument_error_in_a_real_process_has_no_traceback():
     proc = subprocess.run([sys.executable, "-m", "gradedlib", "fit", "--folds", "1"],
                           capture_output=True, text=True)
@@ -90,6 +204,7 @@ def test_json_with_given_c(tiny_mnist, capsys, deskew):
     assert result["test_errors"] == 45 - np.trace(cm)
     assert result["train_errors"] == round(result["train_error"] * 120)
     assert "fitting on all" in out.err  # progress on stderr, not stdout
+    assert "no figures written (--figures DIR writes them)" in out.err  # stdout is the JSON alone
 
 
 def test_json_with_chosen_c_and_figures(tiny_mnist, tmp_path, capsys):
@@ -114,6 +229,7 @@ def test_text_output_and_per_class(tiny_mnist, capsys):
     assert "chosen c per class" in out.out
     assert "test error:" in out.out and "training errors:" in out.out
     assert "confusion matrix" in out.out
+    assert out.out.endswith("figures: none written (--figures DIR writes them)\n")
 
 
 @pytest.mark.slow

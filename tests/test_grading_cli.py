@@ -19,6 +19,7 @@ def _run(*args, cwd=ROOT):
 def test_usage_lists_the_commands():
     out = _run("--help")
     assert out.returncode == 0 and "autograde" in out.stdout and "report" in out.stdout and "doctor" in out.stdout
+    assert "score" in out.stdout and "export-lms" in out.stdout
 
 
 def test_an_unknown_command_is_named():
@@ -39,6 +40,13 @@ def test_autograde_outside_a_course_says_where_it_looked(tmp_path):
     out = subprocess.run([sys.executable, "-m", "grading", "autograde", "a", "--course", str(tmp_path)],
                          cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert out.returncode == 2 and f"no nbgrader_config.py in {tmp_path}" in out.stderr
+    assert "run it from the course folder (the one with nbgrader_config.py), or pass --course" in out.stderr
+
+
+def test_score_outside_a_course_says_where_it_looked(tmp_path):
+    out = _run("score", "a", "s", "g", "1", "--course", str(tmp_path))
+    assert out.returncode == 1 and f"expected '{tmp_path / 'gradebook.db'}'" in out.stderr
+    assert "run it from the course folder" in out.stderr
 
 
 def test_doctor_outside_a_course_says_where_it_looked(tmp_path):

@@ -2,6 +2,8 @@
 
 Checked on the small graded class (tests/report_fixtures/classroom.py)
 against its specification, with and without a roster exported from Canvas.
+The class has written answers nobody graded, so these exports pass
+``--allow-ungraded``; tests/test_manual_grading.py checks the refusal without it.
 """
 
 from __future__ import annotations
@@ -16,7 +18,15 @@ from pathlib import Path
 
 import pytest
 
-from report_fixtures.classroom import ASSIGNMENT, CLASS, FEEDBACK_HTML, NOTEBOOK, expected_total, shared_course
+from report_fixtures.classroom import (
+    ASSIGNMENT,
+    CLASS,
+    FEEDBACK_HTML,
+    MANUAL_CELLS,
+    NOTEBOOK,
+    expected_total,
+    shared_course,
+)
 
 from grading import lms
 
@@ -44,7 +54,7 @@ def _read(path):
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
     out = tmp_path_factory.mktemp("lms")
-    proc = _run("--course", str(shared_course()), "--out", str(out), "--canvas-column", COLUMN)
+    proc = _run("--course", str(shared_course()), "--out", str(out), "--canvas-column", COLUMN, "--allow-ungraded")
     assert proc.returncode == 0, proc.stderr[-3000:]
     return out, proc
 
@@ -78,6 +88,11 @@ def test_feedback_bundle(exported):
         assert float(manifest[student]["score"]) == pytest.approx(expected_total(student)), student
         assert manifest[student]["max_score"] == MAX_SCORE
     assert manifest["carol"]["late_penalty"] == "6"
+    for student, spec in CLASS.items():
+        if spec.submitted and spec.gradable and spec.recorded:
+            waiting = sum(1 for cell in MANUAL_CELLS if spec.manual.get(cell) is None)
+            assert int(manifest[student]["ungraded_answers"]) == waiting, student
+    assert "exported anyway" in proc.stderr and (out / "ungraded_answers.csv").is_file()
     # harry submitted and was graded, but has no feedback; grace and judy could not be graded
     assert "no feedback" in proc.stderr
     assert all(name in proc.stderr for name in ("harry", "grace", "judy"))
@@ -99,7 +114,7 @@ def _roster(path, leave_out=("ivan",)):
 def test_roster_supplies_canvas_ids_and_sections(tmp_path):
     roster = _roster(tmp_path / "canvas_export.csv")
     out = tmp_path / "out"
-    proc = _run("--course", str(shared_course()), "--out", str(out), "--roster", str(roster))
+    proc = _run("--course", str(shared_course()), "--out", str(out), "--roster", str(roster), "--allow-ungraded")
     assert proc.returncode == 0, proc.stderr
     rows = _read(out / "canvas_grades.csv")
     assert rows[0][-1] == ASSIGNMENT

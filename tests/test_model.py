@@ -348,3 +348,173 @@ def test_mnist_staged_predict_equals_the_joint_argmax(mnist_model, mnist_test):
     np.testing.assert_array_equal(model.predict(Xt), model.classes_[exact])
     model.set_params(dtype=np.float32)
     assert np.mean(model.predict(Xt) == model.classes_[exact]) >= 0.999
+
+
+# ---- GaussianGenerativeClassifierCV: chooses c itself, on the training data only ----
+
+
+def test_cv_sklearn_check_estimator():
+    from gradedlib.model import GaussianGenerativeClassifierCV
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # SkipTestWarning for optional pandas / array API checks
+        results = check_estimator(GaussianGenerativeClassifierCV(), on_fail=None)
+    failed = [(r["check_name"], str(r["exception"])) for r in results if r["status"] == "failed"]
+    assert failed == []
+    assert sum(r["status"] == "passed" for r in results) >= 50
+
+
+@pytest.mark.parametrize("cv", [None, 3])
+def test_cv_is_choose_c_then_a_fit_on_everything(blobs, cv):
+    """The same search as choose_c (same split, same errors), then the model of the chosen c on all of X."""
+    from gradedlib import GaussianGenerativeClassifierCV
+    from gradedlib.selection import choose_c
+
+    X, y = blobs
+    cs = [1e-3, 1e-1, 1.0, 10.0, 100.0, 1e4]
+    model = GaussianGenerativeClassifierCV(cs, cv=cv, random_state=4)
+    assert model.fit(X, y) is model
+    # cv=None holds out one sixth of the samples (10,000 of MNIST's 60,000): 17 of 100 here.
+    expected = choose_c(X, y, cs, folds=cv, validation_size=17, random_state=4)
+    np.testing.assert_array_equal(model.validation_errors_, expected.errors)
+    np.testing.assert_array_equal(model.fold_validation_errors_, expected.fold_errors)
+    assert model.fold_validation_errors_.shape == (1 if cv is None else 3, len(cs))
+    np.testing.assert_array_equal(model.cs_, cs)
+    np.testing.assert_array_equal(model.c_, np.full(3, expected.c))
+    assert model.validation_error_ == expected.validation_error == model.validation_errors_.min()
+    assert model.selection_.c == expected.c
+    # Nothing of the search is kept in the final model: it is the fixed-c model fitted on all of X.
+    fixed = GaussianGenerativeClassifier(c=expected.c).fit(X, y)
+    np.testing.assert_array_equal(model.means_, fixed.means_)
+    np.testing.assert_allclose(model.predict_joint_log_proba(X), fixed.predict_joint_log_proba(X), rtol=1e-12)
+    np.testing.assert_array_equal(model.predict(X), fixed.predict(X))
+    S, labels = model.sample(3, random_state=0)
+    assert S.shape == (3, 4) and labels.shape == (3,)
+
+
+def test_cv_default_grid_per_class_labels_and_template_parameters(scales_data):
+    from gradedlib import GaussianGenerativeClassifierCV
+    from gradedlib.selection import choose_c, default_candidates
+
+    X, y = scales_data
+    names = np.array(["a", "b", "c"])[y]
+    model = GaussianGenerativeClassifierCV(np.logspace(-2, 2, 9), cv=4, per_class=True, random_state=0).fit(X, names)
+    expected = choose_c(X, names, np.logspace(-2, 2, 9), folds=4, per_class=True, random_state=0)
+    np.testing.assert_array_equal(model.c_, expected.c)
+    assert len(set(model.c_.tolist())) > 1  # one c per class
+    np.testing.assert_array_equal(model.selection_.classes, ["a", "b", "c"])
+    assert model.validation_error_ == expected.validation_error < model.validation_errors_.min()
+    # The default grid, and the covariance family passed on to every fit of the search.
+    tied = GaussianGenerativeClassifierCV(covariance="tied").fit(X, names)
+    np.testing.assert_array_equal(tied.cs_, default_candidates())
+    template = GaussianGenerativeClassifier(covariance="tied")
+    expected = choose_c(X, names, validation_size=20, random_state=0, estimator=template)
+    np.testing.assert_array_equal(tied.validation_errors_, expected.errors)
+    assert tied.c_[0] == expected.c and len(tied.bases_) == 3 and tied.bases_[0] is tied.bases_[1]
+    assert "c" not in GaussianGenerativeClassifierCV().get_params()
+
+
+@pytest.fixture
+def scales_data():
+    """Three overlapping 15-D classes with very different spreads (per-class c helps)."""
+    rng = np.random.default_rng(1)
+    X = np.vstack([rng.normal(size=(40, 15)) * 0.5, rng.normal(size=(40, 15)) * 2.0 + 0.6,
+                   rng.normal(size=(40, 15)) * 1.0 - 0.6])
+    return X, np.repeat([0, 1, 2], 40)
+
+
+@pytest.mark.parametrize(
+    "params, exc, match",
+    [
+        (dict(cs=[]), ValueError, "The 'cs' parameter must be a non-empty 1-D sequence.*Got an array of shape \\(0,\\)"),
+        (dict(cs=[1.0, -2.0]), ValueError, "The 'cs' parameter must hold non-negative finite floats. Got \\[1.0, -2.0\\]"),
+        (dict(cs="big"), TypeError, "The 'cs' parameter must be a sequence of positive floats. Got 'big'"),
+        (dict(cv=1), ValueError, "The 'cv' parameter must be None \\(a hold-out split\\) or an integer >= 2. Got 1 instead"),
+        (dict(cv=2.5), TypeError, "The 'cv' parameter must be None.*Got 2.5 instead"),
+        (dict(cv=True), TypeError, "The 'cv' parameter must be None.*Got True instead"),
+        (dict(per_class="yes"), TypeError, "The 'per_class' parameter must be a bool. Got 'yes' instead"),
+        (dict(random_state=-1), ValueError, "The 'random_state' parameter must be an int in 0..2\\*\\*32-1.*Got -1"),
+        (dict(covariance="ful"), ValueError, "The 'covariance' parameter must be one of 'full'.*Got 'ful' instead"),
+        (dict(alpha=0.5, covariance="tied"), ValueError, "The 'alpha' parameter blends.*Got alpha=0.5"),
+        (dict(dtype=np.int32), ValueError, "The 'dtype' parameter must be numpy.float64 or numpy.float32"),
+    ],
+)
+def test_cv_bad_parameters(blobs, params, exc, match):
+    from gradedlib import GaussianGenerativeClassifierCV
+
+    X, y = blobs
+    with pytest.raises(exc, match=match):
+        GaussianGenerativeClassifierCV(**params).fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "cv, counts, match",
+    [
+        # Hold-out of 7 of 40: class 1 (6 samples) keeps floor(6 * 33 / 40) = 4 >= 2; class 2 (3) keeps 2.
+        (None, [31, 6, 3], None),
+        # 2 samples of class 2: a hold-out of one sixth leaves floor(2 * 33 / 41) = 1 of them.
+        (None, [33, 6, 2], "Got cv=None \\(a hold-out of 7 of 41 samples\\), where class 2 has 2 samples "
+                           "and some split would leave 1 of them to fit, instead"),
+        (3, [30, 6, 3], None),
+        (3, [30, 6, 2], "Got cv=3 \\(3-fold cross-validation\\), where class 2 has 2 samples and some split "
+                        "would leave 0 of them to fit"),
+        (2, [30, 6, 3], "class 2 has 3 samples and some split would leave 1 of them"),
+    ],
+)
+def test_cv_needs_two_training_samples_of_every_class_in_every_split(cv, counts, match):
+    from gradedlib import GaussianGenerativeClassifierCV
+
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(3), counts)
+    X = rng.normal(size=(y.size, 2)) + 4.0 * y[:, None]
+    model = GaussianGenerativeClassifierCV([0.1, 1.0], cv=cv)
+    if match is None:
+        assert model.fit(X, y).c_.shape == (3,)
+    else:
+        with pytest.raises(ValueError, match="needs at least 2 training samples of every class in every split"):
+            model.fit(X, y)
+        with pytest.raises(ValueError, match=match):
+            model.fit(X, y)
+
+
+def test_the_default_c_is_documented_as_a_placeholder():
+    """c=1.0 is no choice: the docstring says so and names the estimator that chooses c."""
+    import inspect
+
+    assert inspect.signature(GaussianGenerativeClassifier).parameters["c"].default == 1.0
+    doc = " ".join(GaussianGenerativeClassifier.__doc__.split())
+    assert "The default 1.0 is not a choice but a placeholder" in doc
+    assert ":class:`GaussianGenerativeClassifierCV`" in doc
+
+
+@pytest.mark.slow
+def test_library_guide_examples_print_what_the_guide_says(mnist_selection, capsys):
+    """guides/library.md: every ```python block of "In Python", run in order in one namespace, prints the
+    ```text block that follows it: words, labels, shapes and integers exactly, decimals within 0.002."""
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "guides" / "library.md").read_text(encoding="utf-8")
+    section = re.search(r"^## In Python\n(.*?)(?=^## )", text, flags=re.M | re.S).group(1)
+    blocks = re.findall(r"^```(\w+)\n(.*?)^```$", section, flags=re.M | re.S)
+    assert [lang for lang, _ in blocks] == ["python", "text"] * (len(blocks) // 2) and len(blocks) >= 4, (
+        "each example of the guide must be followed by the output it prints"
+    )
+    pairs = [(blocks[i][1], blocks[i + 1][1]) for i in range(0, len(blocks), 2)]
+    number = re.compile(r"-?\d+(?:\.\d*)?(?:e[+-]?\d+)?")
+    namespace = {}
+    for code, expected in pairs:
+        capsys.readouterr()
+        exec(compile(code, "guides/library.md", "exec"), namespace)
+        printed = capsys.readouterr().out
+        got_lines, want_lines = printed.strip().splitlines(), expected.strip().splitlines()
+        assert len(got_lines) == len(want_lines), (printed, expected)
+        for got, want in zip(got_lines, want_lines):
+            assert number.sub("#", got).split() == number.sub("#", want).split(), (got, want)
+            for g, w in zip(number.findall(got), number.findall(want)):
+                if "." in w or "e" in w:
+                    assert abs(float(g) - float(w)) <= 0.002, (got, want)
+                else:
+                    assert g == w, (got, want)
+    # The estimator chose what choose_c chooses (the split of gradedlib fit and of the book).
+    assert namespace["model"].c_[0] == mnist_selection.c

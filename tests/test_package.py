@@ -141,6 +141,50 @@ def test_install_command_names_this_wheel(where):
     assert {url.rsplit("/", 1)[1] for url in urls} == {WHEEL}, urls
 
 
+def _students_section(title: str) -> str:
+    text = (ROOT / "guides" / "students.md").read_text()
+    return re.search(rf"^## {re.escape(title)}\n(.*?)(?=^## )", text, flags=re.M | re.S).group(1)
+
+
+def test_the_students_build_command_makes_the_published_wheel(dists, tmp_path):
+    """Before the site is deployed, guides/students.md builds the wheel with one pip command at the
+    repository's root: it gives the files of the wheel that `python -m build` makes (the published one).
+    Run with --no-build-isolation added, to stay offline; the build backend is the same setuptools."""
+    import shlex
+
+    commands = re.findall(r"```bash\n(.*?)\n```", _students_section("Install the student package"), flags=re.S)
+    assert commands == ["python -m pip wheel --no-deps --wheel-dir dist ."]
+    src = tmp_path / "project"
+    shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(
+        ".git", "_build", "*.egg-info", "__pycache__", ".ci-venv", "venv", ".venv", "build", "dist",
+        ".pytest_cache", ".jupyter_cache", "gradebook.db"))
+    argv = shlex.split(commands[0])
+    assert argv[:2] == ["python", "-m"]
+    proc = subprocess.run([sys.executable, *argv[1:], "--no-build-isolation"], cwd=src, capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    built = src / "dist" / WHEEL
+    assert f"`dist/{WHEEL}`" in _students_section("Install the student package")
+    published, _ = dists
+    with zipfile.ZipFile(built) as ours, zipfile.ZipFile(published) as theirs:
+        assert sorted(ours.namelist()) == sorted(theirs.namelist())
+        for name in theirs.namelist():
+            if name.startswith("gradedlib/"):
+                assert ours.read(name) == theirs.read(name), name
+
+
+def test_the_students_notebook_before_deployment_is_the_release():
+    """The notebook students take from the repository is the file the assignment page links: no solutions."""
+    section = _students_section("The notebook")
+    path = "exercises/gaussian_generative/gaussian_generative.ipynb"
+    assert f"`{path}`" in section
+    assert f"</{path}>" in (ROOT / "book" / "10_assignment.md").read_text()
+    text = (ROOT / path).read_text()
+    solutions = (ROOT / "solutions" / "gaussian_generative" / "gaussian_generative.ipynb").read_text()
+    for marker in ("### BEGIN SOLUTION", "### END SOLUTION"):
+        assert marker in solutions and marker not in text, marker
+
+
 def declared_minimums() -> list[str]:
     """``name==minimum`` for every dependency of the package, from pyproject.toml."""
     import tomllib

@@ -343,6 +343,107 @@ except OSError as exc:
     print("FORK REFUSED after", children, "children:", type(exc).__name__)
 """
 
+# Issue 23: a correct solution that uses, for its own values, every name the notebook's test cells use
+# (before those cells and after them), and whose functions warn and log on stderr at every call, also when
+# a test cell calls them.  A test cell that rebinds one of its names costs it points: its own _pi0 (the
+# priors of the whole training set) gives Exercise 2's error rate, its own check_* helpers compute its
+# results, and Exercise 3 raises (no training_errors) if any of its names changed.
+OWN_NAMES_FIT = """
+import logging
+import warnings as pywarnings
+
+
+def _noisy(what, n):
+    # A warning and a log line on stderr at every call; "always": shown even where a test cell ignores warnings.
+    with pywarnings.catch_warnings():
+        pywarnings.simplefilter("always")
+        pywarnings.warn(f"{what}: {n} images, float64 statistics")
+    logging.getLogger("own_names").warning("%s called on %d images", what, n)
+
+
+def fit_generative_model(x, y):
+    _noisy("fit_generative_model", len(y))
+    return _honest_fit(x, y)
+
+
+def check_fit(mu, sigma, pi):
+    # my own check of a model's shapes (the notebook's self-checks are gradedlib's)
+    return np.shape(mu) == (10, 784) and np.shape(sigma) == (10, 784, 784) and np.shape(pi) == (10,)
+
+
+def check_chosen_c(c):
+    return float(c)
+
+
+def check_predict(labels, truth):
+    # my error rate
+    return float(np.mean(np.asarray(labels) != np.asarray(truth)))
+
+
+def check_fit_per_class_c(c):
+    return np.round(np.asarray(c, dtype=float), 1)
+
+
+warnings = ["fit: c chosen on a sixth of the training set, held out"]  # my notes, not the module
+_mine = {"warnings": warnings}  # my values by name, checked in Exercise 3
+"""
+
+OWN_NAMES_BEFORE_TESTS = """
+# My own values under short names (the notebook's test cells must leave them alone).
+_x, _y = train_data[:1000].astype(float), train_labels[:1000]
+_mu, _sigma, _pi = mu, sigma, pi
+_mu1, _sigma1, _pi1 = mu[1], sigma[1], pi[1]  # my model of the digit 1
+_labels = np.arange(10)
+_shown, _zv, _raised, _c = [], None, False, chosen_c
+for j in range(10):
+    _shown.append(int(np.argmax(train_labels == j)))  # the first training image of each digit
+_mine.update(_x=_x, _y=_y, _mu=_mu, _sigma=_sigma, _pi=_pi, _mu1=_mu1, _sigma1=_sigma1, _pi1=_pi1,
+             _labels=_labels, _shown=_shown, _zv=_zv, _raised=_raised, _c=_c, j=j, check_fit=check_fit,
+             check_chosen_c=check_chosen_c, check_predict=check_predict, check_fit_per_class_c=check_fit_per_class_c)
+"""
+
+OWN_NAMES_PREDICT = """
+def predict(x, mu, sigma, pi):
+    _noisy("predict", len(x))
+    return _honest_predict(x, mu, sigma, pi)
+"""
+
+OWN_NAMES_EXERCISE1 = """
+# The unregularized model of the whole training set, under my own names, with my own priors.
+_mu0, _sigma0 = mu, [sigma[k] - check_chosen_c(chosen_c) * np.eye(784) for k in range(10)]
+_pi0 = np.bincount(train_labels, minlength=10) / len(train_labels)
+try:
+    predict(test_data[:5], _mu0, _sigma0, _pi0)
+except np.linalg.LinAlgError:
+    _raised = True
+_mine.update(_mu0=_mu0, _sigma0=_sigma0, _pi0=_pi0, _raised=_raised)
+"""
+
+OWN_NAMES_EXERCISE2 = """
+huge_sigma = [sigma[k] + (1e9 - chosen_c) * np.eye(784) for k in range(10)]
+huge_predictions = predict(test_data, _mu0, huge_sigma, _pi0)  # my priors of the whole training set
+huge_c_error_rate = check_predict(huge_predictions, test_labels)
+huge_c_predicted_digit = int(np.bincount(huge_predictions, minlength=10).argmax())
+warnings.append(f"c = 1e9: error {huge_c_error_rate:.4f}, mostly {huge_c_predicted_digit}")
+"""
+
+OWN_NAMES_EXERCISE3 = """
+_now = dict(_x=_x, _y=_y, _mu=_mu, _sigma=_sigma, _pi=_pi, _mu1=_mu1, _sigma1=_sigma1, _pi1=_pi1, _labels=_labels,
+            _shown=_shown, _zv=_zv, _raised=_raised, _c=_c, j=j, check_fit=check_fit, check_chosen_c=check_chosen_c,
+            check_predict=check_predict, check_fit_per_class_c=check_fit_per_class_c, _mu0=_mu0, _sigma0=_sigma0,
+            _pi0=_pi0, warnings=warnings)
+_changed = sorted(name for name in set(_mine) | set(_now) if _now.get(name) is not _mine.get(name))
+if _changed:
+    raise RuntimeError(f"the notebook's test cells changed my names {_changed}")
+training_errors = int(np.sum(predict(train_data, mu, sigma, pi) != train_labels))
+"""
+
+OWN_NAMES_PER_CLASS = """
+def fit_generative_model_per_class_c(x, y):
+    _noisy("fit_generative_model_per_class_c", len(y))
+    return _honest_per_class(x, y)
+"""
+
 SUBMISSIONS = {
     "reference": Submission("the reference solution"),
     "release": Submission("the release, untouched", untouched_release=True, lost=ALL_TESTS),
@@ -456,6 +557,27 @@ SUBMISSIONS = {
             "chosen_c_solution": source(
                 "chosen_c = float(np.mean(np.diagonal(sigma[0]) - train_data[train_labels == 0].var(axis=0, ddof=1)))"
             ),
+        },
+    ),
+    "own_names_warnings_logging": Submission(
+        "correct: uses every name the test cells use (_x, _y, _mu0, _sigma0, _pi0, warnings, check_fit...) for "
+        "its own values before and after them (its own _pi0 priors in Exercise 2), and its functions warn and "
+        "log on stderr at every call, also in test cells",
+        {
+            "fit_solution": lambda src: append(OWN_NAMES_FIT)(
+                replace("def fit_generative_model(x, y):", "def _honest_fit(x, y):")(src)),
+            "chosen_c_solution": append(OWN_NAMES_BEFORE_TESTS),
+            "predict_solution": lambda src: append(OWN_NAMES_PREDICT)(
+                replace("def predict(x, mu, sigma, pi):", "def _honest_predict(x, mu, sigma, pi):")(src)),
+            "misclassified_solution": replace(
+                "test_error_rate = float(np.mean(test_predictions != test_labels))",
+                "assert check_fit(_mu, _sigma, _pi)\ntest_error_rate = check_predict(test_predictions, test_labels)"),
+            "exercise1_code": append(OWN_NAMES_EXERCISE1),
+            "exercise2_code": source(OWN_NAMES_EXERCISE2),
+            "exercise3_code": source(OWN_NAMES_EXERCISE3),
+            "per_class_solution": lambda src: append(OWN_NAMES_PER_CLASS)(
+                replace("def fit_generative_model_per_class_c(x, y):", "def _honest_per_class(x, y):")(src)),
+            "per_class_evaluation": append('print("c per class:", check_fit_per_class_c(c_pc), "; my notes:", warnings)'),
         },
     ),
     "scipy_mvn": Submission(
