@@ -17,7 +17,8 @@ they reveal nothing about the hidden tests or the MNIST values:
     log-determinant decides; points far from every mean (densities that
     underflow) are still classified; a general case against an independent
     reference; a singular covariance (all classes, or only one) raises
-    ``numpy.linalg.LinAlgError``; the arguments are left unchanged.
+    ``numpy.linalg.LinAlgError``; the arguments are left unchanged; the same
+    labels on a second call after ``np.random.seed(0)``.
 ``check_fit_per_class_c(fit_generative_model_per_class_c)``
     like ``check_fit`` with one c per class, each added exactly once and equal
     to the returned ``c``.
@@ -32,8 +33,14 @@ runs in the notebook decides a grade.
 
 A failed check raises :class:`SelfCheckError` (an ``AssertionError``) whose
 message lists every failed check with what was expected and what was found.
-Passed checks print one line each on stdout (never stderr: output on stderr
-scores zero in a graded cell).
+Passed checks print one line each on stdout. (Printing, logging and warnings
+cost no points anywhere, test cells included: only a failed check or an
+error does.)
+
+``check_fit``, ``check_fit_per_class_c`` and ``check_predict`` call the
+function twice with the same arguments after the grader's seeds and keep what
+they saw, so that ``gradedlib check``'s reproducibility phase
+(:func:`reproducibility_report`) need not call the same function twice more.
 
 This module uses numpy only (no ``gradedlib.model`` or ``gradedlib.selection``,
 which are not available while the notebook is graded); its reference
@@ -71,6 +78,14 @@ _COUNTS = np.array([30, 24, 36, 27, 33, 21, 39, 30, 24, 36])
 # Number of pixels that vary; all the other pixels are 0 in every image, like
 # the border of MNIST digits.
 _N_INFORMATIVE = 10
+# What the checks saw when they called a function a second time with the same
+# arguments after the grader's seeds, at ``n_pixels`` pixels:
+# {name: (the function, n_pixels, names of the outputs that differed)}.
+# reproducibility_report reuses it for the same function at its own size.
+_SECOND_CALLS: dict = {}
+# The reproducibility data of the fitting functions (overlapping classes: the
+# best c on a validation set usually depends on the split).
+_REPRO_SEED, _REPRO_SEPARATION = 5, 60.0
 
 
 class SelfCheckError(AssertionError):
@@ -425,7 +440,7 @@ def _same(first, second) -> list:
 def _check_fitted(function, name: str, outputs: tuple, n_pixels: int, per_class: bool) -> None:
     # Overlapping classes: the best c on a validation set usually depends on
     # the split, so a split that changes between calls shows in the result.
-    data = synthetic_classes(n_pixels, seed=5, separation=60.0)
+    data = synthetic_classes(n_pixels, seed=_REPRO_SEED, separation=_REPRO_SEPARATION)
     note = (f"synthetic data: x of shape {data.x.shape} (float pixels, {_N_INFORMATIVE} of them vary, the others "
             f"are 0 in every image), y of shape {data.y.shape} with labels 0..9")
     x, y = data.x.copy(), data.y.copy()
@@ -493,6 +508,7 @@ def _check_fitted(function, name: str, outputs: tuple, n_pixels: int, per_class:
     _seed()
     again = _unpack(_call(function, name, data.x.copy(), data.y.copy(), data_note=note), name, outputs)
     changed = _same(result, again)
+    _SECOND_CALLS[name] = (function, n_pixels, [outputs[i] for i in changed])
     if changed:
         parts = ", ".join(outputs[i] for i in changed)
         problems.append(
@@ -548,7 +564,8 @@ def check_chosen_c(chosen_c, sigma, x, y) -> None:
     name = "chosen_c"
     if isinstance(chosen_c, (bool, np.bool_)) or not isinstance(chosen_c, (float, np.floating)):
         raise SelfCheckError(f"chosen_c: expected a float; found {type(chosen_c).__name__} {chosen_c!r}.")
-    x0 = np.asarray(x, dtype=float)[np.asarray(y) == 0]
+    # the images of class 0 only, then floats (converting all of x first would copy it whole)
+    x0 = np.asarray(x)[np.asarray(y) == 0].astype(float)
     diag = np.diagonal(np.asarray(sigma[0], dtype=float))
     candidates = []
     for ddof in (0, 1):
@@ -679,7 +696,9 @@ def check_predict(predict, n_pixels: int = N_PIXELS) -> None:
     #    segments between means (where every term of the score matters).
     #    The means are close (10 apart on their own pixel), so that the priors
     #    and the determinants weigh as much as the distances.
-    scenario = "general case (different means, covariances and priors)"
+    # 5. Points far from every mean: the densities underflow to 0, log-densities do not.
+    #    Same model as 4: one call of predict (and one of the reference) serves both,
+    #    and a second call after the grader's seeds shows whether predict is reproducible.
     sigma4 = data.covariances(0) + 50.0 * eye
     pi4 = data.priors
     mu4 = data.means.copy()
@@ -688,33 +707,25 @@ def check_predict(predict, n_pixels: int = N_PIXELS) -> None:
     x_rand += mu4[y_rand] - data.means[y_rand]
     ts = np.linspace(0.0, 1.0, 21)
     segs = [mu4[j] + t * (mu4[(j + 1) % N_CLASSES] - mu4[j]) for j in range(N_CLASSES) for t in ts]
-    x = np.vstack([x_rand, np.array(segs)])
+    far = x_rand[:20].copy()
+    far[:, data.pixels[0]] += 3000.0
+    x = np.vstack([x_rand, np.array(segs), far])
+    n_general = x.shape[0] - far.shape[0]
     expected = np.argmax(_log_scores(x, mu4, sigma4, pi4), axis=1)
-    labels = run(scenario, x, mu4, sigma4, pi4)
+    _seed()
+    labels = run("general case and points far from every mean", x, mu4, sigma4, pi4)
     if labels is not None:
-        if np.array_equal(labels, expected):
-            passed.append("general case agrees with the reference")
+        _check_general_and_far(labels, expected, n_general, problems, passed)
+        _seed()
+        again = _call(predict, name, np.array(x), mu4.copy(), sigma4.copy(), pi4.copy(),
+                      data_note=f"the same arguments a second time: x of shape {x.shape}")
+        changed = [] if np.array_equal(np.asarray(again), labels) else ["labels"]
+        _SECOND_CALLS[name] = (predict, n_pixels, changed)
+        if changed:
+            problems.append(f"{name}: expected the same labels on a second call with the same arguments after "
+                            "np.random.seed(0); found different labels. Keep no state between calls.")
         else:
-            problems.append(
-                f"{scenario}: expected the label of the largest log pi_j + log N(x; mu_j, sigma_j); "
-                f"{_first_mismatch(labels, expected)}."
-            )
-
-    # 5. Points far from every mean: the densities underflow to 0, log-densities do not.
-    scenario = "points far from every mean"
-    x = x_rand[:20].copy()
-    x[:, data.pixels[0]] += 3000.0
-    expected = np.argmax(_log_scores(x, mu4, sigma4, pi4), axis=1)
-    labels = run(scenario, x, mu4, sigma4, pi4)
-    if labels is not None:
-        if np.array_equal(labels, expected):
-            passed.append("far points (no underflow)")
-        else:
-            problems.append(
-                f"{scenario}: expected the labels of the largest log-density; {_first_mismatch(labels, expected)}. "
-                "Far from the means the densities are below 1e-308 and round to 0: compute log pi_j + log N(x; mu_j, "
-                "sigma_j) directly, never the log of a density."
-            )
+            passed.append("same labels on a second call")
 
     # 6. Singular covariances must raise numpy.linalg.LinAlgError.
     singular_all = data.covariances(0)  # 0 on every pixel that is 0 in all images
@@ -742,6 +753,28 @@ def check_predict(predict, n_pixels: int = N_PIXELS) -> None:
     _report(name, passed, problems)
 
 
+def _check_general_and_far(labels, expected, n_general: int, problems: list, passed: list) -> None:
+    """Scenarios 4 (the first ``n_general`` points) and 5 (the far points after them) of check_predict."""
+    scenario = "general case (different means, covariances and priors)"
+    if np.array_equal(labels[:n_general], expected[:n_general]):
+        passed.append("general case agrees with the reference")
+    else:
+        problems.append(
+            f"{scenario}: expected the label of the largest log pi_j + log N(x; mu_j, sigma_j); "
+            f"{_first_mismatch(labels[:n_general], expected[:n_general])}."
+        )
+    scenario = "points far from every mean"
+    if np.array_equal(labels[n_general:], expected[n_general:]):
+        passed.append("far points (no underflow)")
+    else:
+        problems.append(
+            f"{scenario}: expected the labels of the largest log-density; "
+            f"{_first_mismatch(labels[n_general:], expected[n_general:])}. "
+            "Far from the means the densities are below 1e-308 and round to 0: compute log pi_j + log N(x; mu_j, "
+            "sigma_j) directly, never the log of a density."
+        )
+
+
 # ----------------------------------------------------------------------------
 # Reproducibility (used by ``gradedlib check``)
 # ----------------------------------------------------------------------------
@@ -751,15 +784,22 @@ def reproducibility_report(namespace: dict, names) -> list:
 
     Fitting functions get overlapping synthetic classes (784 pixels), whose
     best c on a validation set usually depends on the split; ``predict`` gets a
-    synthetic model. Returns one dict per name: ``name``, ``status`` (``same``,
+    synthetic model. A function that ``check_fit``, ``check_fit_per_class_c``
+    or ``check_predict`` already called twice with the same arguments after
+    the seeds (the same function object, at 784 pixels) is not called again:
+    that comparison is reported. Returns one dict per name: ``name``, ``status`` (``same``,
     ``different``, ``error`` or ``missing``) and ``detail``.
     """
-    data = synthetic_classes(N_PIXELS, seed=5, separation=60.0)
+    data = synthetic_classes(N_PIXELS, seed=_REPRO_SEED, separation=_REPRO_SEPARATION)
     out = []
     for name in names:
         function = namespace.get(name)
         if not callable(function):
             out.append({"name": name, "status": "missing", "detail": "not defined in the notebook"})
+            continue
+        seen = _seen_second_call(name, function)
+        if seen is not None:
+            out.append(seen)
             continue
         if name == "predict":
             args = (data.x, data.means, data.covariances(0) + 50.0 * np.eye(data.n_pixels), data.priors)
@@ -783,7 +823,22 @@ def reproducibility_report(namespace: dict, names) -> list:
             changed = _same([first], [second])
             detail = "different labels" if changed else ""
         if changed:
-            detail += (" on the same data; use a fixed seed for any random split (np.random.default_rng(0), "
-                       "random_state=0) and keep no state between calls")
+            detail += _ADVICE
         out.append({"name": name, "status": "different" if changed else "same", "detail": detail})
     return out
+
+
+_ADVICE = (" on the same data; use a fixed seed for any random split (np.random.default_rng(0), "
+           "random_state=0) and keep no state between calls")
+
+
+def _seen_second_call(name: str, function) -> dict | None:
+    """The reproducibility entry for ``name`` from a fitting check's two calls of this very function, or None."""
+    seen = _SECOND_CALLS.get(name)
+    if seen is None or seen[0] is not function or seen[1] != N_PIXELS:
+        return None
+    changed = seen[2]
+    origin = "both calls made by the self-check of a visible test cell"
+    if changed:
+        return {"name": name, "status": "different", "detail": f"different {', '.join(changed)}{_ADVICE} ({origin})"}
+    return {"name": name, "status": "same", "detail": origin}

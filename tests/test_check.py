@@ -19,11 +19,19 @@ import pytest
 from nbgrader.utils import compute_checksum as nbgrader_checksum
 
 from gradedlib.check import (
+    GRADER_BLAS_THREADS,
+    GRADER_CELL_TIME_FACTOR,
+    GRADER_CELL_TIME_FLOOR,
     GRADER_CELL_TIMEOUT,
     GRADER_MEMORY_LIMIT,
     GRADER_NOTEBOOK_TIMEOUT,
+    CellResult,
+    CheckReport,
+    _find_rebinds,
+    _Steps,
     compute_checksum,
     format_report,
+    rebound_names,
     run_check,
 )
 
@@ -54,7 +62,7 @@ def predict(x, mu, sigma, pi):
 
 # Chooses c at random, without a seed: a different model at every call (a
 # continuous draw: two calls never agree, unlike a choice among 6 values); and
-# warns (a warning goes to stderr, which zeroes a graded cell).
+# warns (a warning goes to stderr, which costs nothing by itself).
 FIT_FAULTY = FIT.replace(
     "    c = 100.0\n",
     "    c = float(np.random.default_rng().uniform(50.0, 1600.0))\n"
@@ -140,6 +148,15 @@ def test_grader_limits_are_the_course_configuration():
     if cell is None:  # nbgrader's own executor
         cell = setting(r"Execute\.timeout")
     assert cell == GRADER_CELL_TIMEOUT
+    assert setting(r"NotebookExecutor\.cell_time_factor") == GRADER_CELL_TIME_FACTOR
+    assert setting(r"NotebookExecutor\.cell_time_floor") == GRADER_CELL_TIME_FLOOR
+    threads = setting(r"Sandbox\.blas_threads")
+    if threads is None:  # the grader's default
+        sys.path.insert(0, str(ROOT))
+        from grading.sandbox import Sandbox
+
+        threads = Sandbox.blas_threads.default_value
+    assert threads == GRADER_BLAS_THREADS
     notebook = setting(r"NotebookExecutor\.notebook_timeout")
     memory = setting(r"Sandbox\.memory_limit")
     if notebook is not None:
@@ -185,11 +202,16 @@ def test_correct_notebook_passes(tmp_path):
     assert "same      fit_generative_model" in out and "same      predict" in out
     assert "missing   fit_generative_model_per_class_c: not defined in the notebook" in out
     assert "Written answers still as released (graded by hand): written_answer" in out
-    assert "The grader allows 600 s per cell and 2400 s for the whole notebook." in out
+    assert (f"The grader allows each cell 10x the reference solution's time for that cell plus {GRADER_CELL_TIME_FLOOR} s "
+            "(at most 600 s), and 2400 s for the whole notebook.") in out
     assert re.search(r"^Peak memory of the kernel: \d+ MB \(the grader allows 4096 MB\)\.$", out, re.MULTILINE)
     assert out.rstrip().endswith("Everything visible passes. The hidden tests decide the values when the notebook is graded.")
     assert path.read_bytes() == before  # the notebook is read, never written
-    assert "cell 1/" in proc.stderr  # progress on stderr
+    # progress on stderr: one counter over the 7 code cells and the 3 reproducibility calls
+    assert re.search(r"^starting a fresh kernel \(python3\), at \d+\.\d s$", proc.stderr, re.MULTILINE), proc.stderr
+    assert re.search(r"^\[1/10\] setup \(cell 1\), at \d+\.\d s$", proc.stderr, re.MULTILINE), proc.stderr
+    assert re.search(r"^\[10/10\] predict: calling it twice after np\.random\.seed\(0\), at ", proc.stderr, re.MULTILINE)
+    assert "cell 1/" not in proc.stderr and "/7]" not in proc.stderr
 
 
 @pytest.mark.slow  # starts a kernel
@@ -222,9 +244,11 @@ def test_faulty_notebook_reports_every_problem(tmp_path):
     assert "cell 1 (setup) (read-only) was edited; the grader restores it" in problems
     # the test cell was edited: it passes here, but the grader restores it
     assert "cell 7 (test_answer) (test) was edited; the grader restores it" in problems
-    # the warning inside check_fit's call goes to stderr; the fit is also not reproducible
+    # the warning inside check_fit's call goes to stderr and costs nothing; the fit is not reproducible
     assert "UserWarning: this fit is not finished" in cells["test_fit_values"]["stderr"]
-    assert "test_fit_values" in problems
+    assert "stderr" not in problems
+    assert "cell 3 (test_fit_values) failed: SelfCheckError: fit_generative_model" in problems
+    assert "expected the same result on a second call after np.random.seed(0)" in problems
     repro = {r["name"]: r for r in data["reproducibility"]}
     assert repro["fit_generative_model"]["status"] == "different"
     assert "fit_generative_model gives a different result on a second call after np.random.seed(0)" in problems
@@ -244,3 +268,193 @@ def test_timeout_and_dead_kernel(tmp_path):
     assert report.kernel_died_in == 6
     assert "The kernel died in cell 6; 1 later code cell(s) did not run." in text
     assert not report.passed
+
+
+# ------------------------------------------- names a test cell rebinds --
+
+REBINDING_TEST = '''
+import warnings as _w
+_x, (_y, _z) = 1, (2, 3)
+_n += 1
+_a: int = 4
+for _i in range(2):
+    pass
+with open(__file__ if "__file__" in globals() else "/dev/null") as _f:
+    pass
+def _helper():
+    global _g, _read_only
+    _g = 1
+    return _read_only
+class _K:
+    _inside = 1
+del _z
+if (_walrus := 5):
+    _comp = [_local for _local in range(3)]
+try:
+    pass
+except Exception as _e:
+    pass
+from os.path import *
+'''
+
+
+def test_rebound_names_finds_every_kind_of_binding():
+    names = rebound_names("%matplotlib inline\n" + REBINDING_TEST)
+    assert names == sorted(["_w", "_x", "_y", "_z", "_n", "_a", "_i", "_f", "_helper", "_g", "_K", "_walrus", "_comp",
+                            "_e", "* (from os.path)"])
+    # names only read, local to a function, a class or a comprehension are not bindings of the notebook
+    assert not {"_read_only", "_inside", "_local", "range", "open", "Exception"} & set(names)
+
+
+def test_a_name_a_test_cell_deletes_again_is_a_problem_only_when_your_code_uses_it():
+    test = "def _t():\n    assert answer == 42\ntry:\n    _t()\nfinally:\n    del _t"
+    nb = released(fit=FIT, answer="answer = 42")
+    nb.cells[7].source = test
+    report = CheckReport(notebook="a.ipynb", kernel="python3", timeout=float(GRADER_CELL_TIMEOUT))
+    report.rebinds = _find_rebinds(nb)
+    assert report.problems == [] and "_t" not in format_report(report)
+    nb.cells[6].source = "answer = 42\n_t = 'mine'\nprint(_t)"
+    report.rebinds = _find_rebinds(nb)
+    assert report.problems == ["test cell test_answer (cell 7) rebinds _t, a name your code may use (your code uses it "
+                               "in cell 6: give your variable another name)"]
+
+
+def test_rebound_names_of_a_cell_that_only_reads_is_empty():
+    assert rebound_names("assert answer == 42, f'found {answer!r}'\nprint(len(train_labels))") == []
+    assert rebound_names("this is ( not python") == []
+
+
+def _rebinding_notebook(test_source: str):
+    """setup; the student's answer (uses _pi0 in a function and at the top level); a test cell; the answer again."""
+    cells = [
+        _cell("code", "import time", "setup", locked=True),
+        _cell("code", "_pi0 = [0.5, 0.5]\ndef prior(j):\n    return _pi0[j]\ntime.sleep(2)", "answer_solution",
+              solution=True),
+        _cell("code", test_source, "test_answer", grade=True, locked=True, points=1),
+        _cell("code", "print(prior(0), len(_pi0))", "answer_again", solution=True),
+    ]
+    nb = nbformat.v4.new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    return nb
+
+
+@pytest.mark.slow  # starts a kernel
+def test_test_cell_that_rebinds_a_name_your_code_uses_is_reported(tmp_path):
+    test = "_pi0 = [0.1] * 10\ndef _check():\n    assert prior(0) > 0\n_check()"
+    lines = []
+    report = run_check(write(_rebinding_notebook(test), tmp_path), reproducibility=False, progress=lines.append,
+                       heartbeat=0.5)
+    assert "test cell test_answer (cell 2) rebinds _pi0, a name your code may use (your code uses it in cells 1, 3: " \
+           "give your variable another name)" in report.problems
+    assert not report.passed
+    text = format_report(report)
+    assert "Names the visible test cells bind in your notebook" in text
+    assert "  not used by your code: _check (cell 2)" in text
+    # one counter; a heartbeat names the running cell while it sleeps 2 s
+    counted = [line for line in lines if line.startswith("[") and ", at " in line]
+    assert [line.split(", at ")[0] for line in counted] == [
+        "[1/4] setup (cell 0)", "[2/4] answer_solution (cell 1)", "[3/4] test_answer (cell 2)", "[4/4] answer_again (cell 3)"]
+    assert any(re.fullmatch(r"\[2/4\] answer_solution \(cell 1\): still running after \d+ s", line) for line in lines)
+
+
+@pytest.mark.slow  # starts a kernel
+def test_test_cell_that_rebinds_nothing_is_not_reported(tmp_path):
+    # as the release's test cells: the checks run in a function that the cell deletes again
+    # (and the kernel has the grader's one BLAS thread)
+    test = ("def __gm_test():\n    import os\n\n    assert prior(0) == 0.5 and len(_pi0) == 2, 'prior: expected 0.5'\n"
+            "    assert os.environ['OPENBLAS_NUM_THREADS'] == os.environ['OMP_NUM_THREADS'] == '1'\n\n\n"
+            "try:\n    __gm_test()\nfinally:\n    del __gm_test")
+    report = run_check(write(_rebinding_notebook(test), tmp_path), reproducibility=False)
+    assert report.passed, report.problems
+    assert [(r["name"], r["used_in"], r["left"]) for r in report.rebinds] == [("__gm_test", [], False)]
+    assert "a name your code may use" not in format_report(report)
+    assert "Names the visible test cells bind" not in format_report(report)
+
+
+# ------------------------------------------------ report, no kernel --
+
+def _report(*cells) -> CheckReport:
+    report = CheckReport(notebook="a.ipynb", kernel="python3", timeout=float(GRADER_CELL_TIMEOUT), total_seconds=200.0)
+    report.cells = list(cells)
+    return report
+
+
+def test_printing_to_stderr_costs_nothing():
+    report = _report(CellResult(index=3, grade_id="test_fit", kind="test", points=2.0, stderr="UserWarning: careful\n"),
+                     CellResult(index=4, grade_id="fit", kind="answer", stderr="logging: fitted\n"))
+    assert report.passed and report.problems == []
+    text = format_report(report)
+    assert "  pass   test_fit [2 pts]" in text
+    assert "Printing, logging and warnings cost no points, in test cells too" in text
+    assert "scores zero" not in text
+
+
+def test_a_test_cell_that_raises_is_still_reported():
+    report = _report(CellResult(index=3, grade_id="test_fit", kind="test", points=1.0, error="AssertionError: mu"),
+                     CellResult(index=2, grade_id="fit", kind="answer", error="NameError: name 'x' is not defined"))
+    assert report.problems == ["cell 3 (test_fit) failed: AssertionError: mu",
+                               "cell 2 (fit) raised NameError: name 'x' is not defined"]
+    text = format_report(report)
+    assert "  FAIL   test_fit [1 pt]: AssertionError: mu" in text
+    assert "Cells that raised (every test that needs their results fails too):\n  cell 2 (fit): NameError" in text
+
+
+def test_timing_report_flags_only_cells_over_the_floor():
+    floor = GRADER_CELL_TIME_FLOOR
+    report = _report(CellResult(index=1, grade_id="quick", kind="other", seconds=4.0),
+                     CellResult(index=2, grade_id="under", kind="answer", seconds=floor - 1.0),
+                     CellResult(index=3, grade_id="over", kind="answer", seconds=floor + 1.0))
+    text = format_report(report)
+    assert f"Run time (any cell under {floor} s is always within the grader's limit):" in text
+    assert "cell 1 (quick)" not in text.split("Run time")[1]
+    assert f"  cell 2 (under): {floor - 1:.1f} s\n" in text
+    assert (f"  cell 3 (over): {floor + 1:.1f} s  <- over {floor} s: may be stopped by the grader if over "
+            f"{GRADER_CELL_TIME_FACTOR}x the reference's time for that cell") in text
+    assert report.passed  # a flag, not a problem: the reference may be as slow
+
+
+def test_steps_count_once_and_beat_while_a_step_runs():
+    import threading
+    import time
+
+    lines = []
+    lock = threading.Lock()
+
+    def say(line):
+        with lock:
+            lines.append(line)
+
+    steps = _Steps(say, total=2, interval=0.05)
+    with steps.step("starting", counted=False):
+        pass
+    with steps.step("first (cell 1)"):
+        time.sleep(0.3)
+    with steps.step("second (cell 2)"):
+        pass
+    assert re.fullmatch(r"starting, at \d+\.\d s", lines[0])
+    assert re.fullmatch(r"\[1/2\] first \(cell 1\), at \d+\.\d s", lines[1])
+    beats = [line for line in lines if line.startswith("[1/2] first (cell 1): still running after ")]
+    assert len(beats) >= 2
+    assert re.fullmatch(r"\[2/2\] second \(cell 2\), at \d+\.\d s", lines[-1])
+    with pytest.raises(ValueError, match=r"interval must be a positive number of seconds. Got 0 instead."):
+        _Steps(say, total=1, interval=0)
+
+
+def test_the_kernel_gets_the_graders_blas_threads(monkeypatch):
+    import argparse
+
+    from gradedlib.check import GRADER_BLAS_THREADS, _kernel_environment, add_check_parser
+
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "8")
+    env = _kernel_environment(GRADER_BLAS_THREADS)
+    assert GRADER_BLAS_THREADS == 1
+    assert env["OPENBLAS_NUM_THREADS"] == env["OMP_NUM_THREADS"] == env["MKL_NUM_THREADS"] == "1"
+    assert _kernel_environment(None)["OPENBLAS_NUM_THREADS"] == "8"
+    with pytest.raises(ValueError, match=r"blas_threads must be a positive integer or None. Got 0 instead."):
+        _kernel_environment(0)
+    parser = argparse.ArgumentParser()
+    add_check_parser(parser.add_subparsers(dest="command"))
+    assert parser.parse_args(["check", "a.ipynb", "--threads", "2"]).threads == 2
+    assert parser.parse_args(["check", "a.ipynb"]).threads == GRADER_BLAS_THREADS
+    with pytest.raises(SystemExit):
+        parser.parse_args(["check", "a.ipynb", "--threads", "0"])

@@ -267,7 +267,7 @@ def test_correct_solutions_pass_small(source, capsys):
     check_fit(ns["fit_generative_model"], n_pixels=SMALL)
     check_predict(ns["predict"], n_pixels=SMALL)
     out = capsys.readouterr()
-    assert "fit_generative_model: all" in out.out and "predict: all 7 self-checks passed" in out.out
+    assert "fit_generative_model: all" in out.out and "predict: all 8 self-checks passed" in out.out
     assert out.err == ""
 
 
@@ -279,7 +279,7 @@ def test_reference_passes_at_784_pixels(capsys):
     check_predict(ns["predict"])
     out = capsys.readouterr().out
     assert "fit_generative_model: all 6 self-checks passed" in out and "dividing by n_j)" in out
-    assert "predict: all 7 self-checks passed" in out
+    assert "predict: all 8 self-checks passed" in out
 
 
 def test_reference_per_class_passes(capsys):
@@ -294,7 +294,7 @@ def test_scipy_solution_passes(capsys):
     check_fit(ns["fit_generative_model"], n_pixels=SMALL)
     check_predict(ns["predict"], n_pixels=SMALL)
     out = capsys.readouterr().out
-    assert "fit_generative_model: all 6 self-checks passed" in out and "predict: all 7 self-checks passed" in out
+    assert "fit_generative_model: all 6 self-checks passed" in out and "predict: all 8 self-checks passed" in out
 
 
 def test_n_minus_one_covariance_is_accepted(capsys):
@@ -417,13 +417,19 @@ PREDICT_MISTAKES = {
              "singular covariances (no c added): expected numpy.linalg.LinAlgError"),
     "float_labels": (("return np.argmax(scores, axis=1)", "return np.argmax(scores, axis=1).astype(float)"),
                      "expected an integer array of labels; found dtype float64"),
+    # state kept between calls: every second call moves the first point's label
+    "state_between_calls": (("return np.argmax(scores, axis=1)",
+                             "labels = np.argmax(scores, axis=1)\n    CALLS.append(1)\n"
+                             "    if len(CALLS) % 2 == 0:\n        labels[0] = (labels[0] + 1) % k\n    return labels"),
+                            "predict: expected the same labels on a second call with the same arguments after "
+                            "np.random.seed(0); found different labels"),
 }
 
 
 @pytest.mark.parametrize("mistake", sorted(PREDICT_MISTAKES))
 def test_predict_mistake_is_caught(mistake):
     edit, message = PREDICT_MISTAKES[mistake]
-    ns = load(REFERENCE, edit)
+    ns = load("CALLS = []\n" + REFERENCE, edit)
     text = failure(check_predict, ns["predict"], n_pixels=SMALL)
     assert message in text, text
 
@@ -538,8 +544,10 @@ def _visible_self_checks(student: str, monkeypatch) -> dict:
     for cell in nb.cells:
         if grade_id(cell) not in SELF_CHECKED_CELLS:
             continue
-        lines = [line for line in cell.source.splitlines()
-                 if line.startswith(("from gradedlib.selfcheck", "check_")) and not line.startswith("check_chosen_c")]
+        # (the test cell runs its checks in a function: its lines are indented)
+        lines = [line.strip() for line in cell.source.splitlines()
+                 if line.strip().startswith(("from gradedlib.selfcheck", "check_"))
+                 and not line.strip().startswith("check_chosen_c")]
         assert any(line.startswith("check_") for line in lines), f"{grade_id(cell)} calls no self-check"
         try:
             exec("\n".join(lines), namespace)
@@ -596,3 +604,66 @@ def test_float32_statistics_pass_and_a_missing_c_is_still_caught_in_float32(caps
     ns = load(REFERENCE.replace("    return mu, sigma, pi\n", "    sigma = sigma - c * np.eye(sigma.shape[1])\n    " + as32[1], 1))
     message = failure(check_fit, ns["fit_generative_model"], n_pixels=SMALL)
     assert "with c > 0" in message, message
+
+
+# ------------------------- reproducibility: the checks' two calls are reused --
+
+# Cheap at 784 pixels (no eigendecomposition): c = 100 is fixed.
+FIXED_C = """
+import numpy as np
+
+CALLS = []
+
+
+def fit_generative_model(x, y):
+    CALLS.append(1)
+    x = np.asarray(x, dtype=float)
+    pi = np.array([np.mean(y == j) for j in range(10)])
+    mu = np.array([x[y == j].mean(axis=0) for j in range(10)])
+    sigma = np.array([np.cov(x[y == j], rowvar=False, bias=True) + C * np.eye(x.shape[1]) for j in range(10)])
+    return mu, sigma, pi
+
+
+def predict(x, mu, sigma, pi):
+    CALLS.append(1)
+    return np.zeros(len(x), dtype=int)
+"""
+
+
+def test_reproducibility_reuses_the_two_calls_of_check_fit(capsys):
+    ns = load("C = 100.0\n" + FIXED_C)
+    check_fit(ns["fit_generative_model"])
+    assert len(ns["CALLS"]) == 2
+    report = selfcheck.reproducibility_report(ns, ("fit_generative_model",))
+    assert len(ns["CALLS"]) == 2  # not called again
+    assert report == [{"name": "fit_generative_model", "status": "same",
+                       "detail": "both calls made by the self-check of a visible test cell"}]
+    # redefined after its check (a new function): called twice again
+    ns2 = load("C = 100.0\n" + FIXED_C)
+    report = selfcheck.reproducibility_report(ns2, ("fit_generative_model",))
+    assert len(ns2["CALLS"]) == 2 and report[0]["status"] == "same" and report[0]["detail"] == ""
+
+
+def test_reproducibility_reuses_a_difference_seen_by_check_fit():
+    ns = load("C = 100.0\n" + FIXED_C.replace(
+        "sigma = np.array(", "C = float(np.random.default_rng().uniform(50.0, 1600.0))\n    sigma = np.array("))
+    text = failure(check_fit, ns["fit_generative_model"])
+    assert "expected the same result on a second call after np.random.seed(0)" in text
+    report = selfcheck.reproducibility_report(ns, ("fit_generative_model",))
+    assert len(ns["CALLS"]) == 2
+    assert report[0]["status"] == "different" and report[0]["detail"].startswith("different sigma on the same data")
+
+
+def test_reproducibility_reuses_check_predict_only_at_its_own_size(monkeypatch):
+    # reproducibility_report works at N_PIXELS (784); SMALL here, to run fast
+    monkeypatch.setattr(selfcheck, "N_PIXELS", SMALL)
+    ns = load("C = 100.0\n" + FIXED_C)
+    failure(check_predict, ns["predict"], n_pixels=SMALL + 4)  # all zeros: wrong, but the two calls are compared
+    calls = len(ns["CALLS"])
+    report = selfcheck.reproducibility_report(ns, ("predict",))
+    assert len(ns["CALLS"]) == calls + 2 and report[0]["status"] == "same"  # other data: called again
+    failure(check_predict, ns["predict"], n_pixels=SMALL)
+    calls = len(ns["CALLS"])
+    report = selfcheck.reproducibility_report(ns, ("predict",))
+    assert len(ns["CALLS"]) == calls and report == [  # the same size: not called again
+        {"name": "predict", "status": "same", "detail": "both calls made by the self-check of a visible test cell"}]
