@@ -60,6 +60,7 @@ from traitlets.config import LoggingConfigurable
 from .failures import DOCTOR_FIX, NotGradable
 from .intake import MAX_ARRAY_BYTES, FrameReader, IntakeError, claims_meta, read_npz
 from .sandbox import Sandbox
+from .time_limits import scaled_limit
 
 __all__ = ["NotebookExecutor", "NotebookRun", "load_claims", "MAX_CLAIM_BYTES"]
 
@@ -266,19 +267,14 @@ class NotebookExecutor(LoggingConfigurable):
         self.sandbox = sandbox
 
     def cell_limit(self, cell) -> tuple[int, str]:
-        """Seconds ``cell`` may run, and the plain-language rule that gave them."""
-        times = {k: float(v) for k, v in self.reference_cell_seconds.items()}
-        if not times or self.cell_time_factor <= 0:
-            return self.cell_timeout, f"the limit of {self.cell_timeout} s per cell"
+        """Seconds ``cell`` may run, and the plain-language rule that gave them (see :mod:`grading.time_limits`)."""
         grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-        if grade_id in times:
-            base, whose = times[grade_id], f"the reference solution's time for this cell ({times[grade_id]:.1f} s)"
-        else:
-            base = max(times.values())
-            whose = f"the reference solution's slowest cell ({base:.1f} s; the reference has no cell like this one)"
-        seconds = int(min(self.cell_timeout, self.cell_time_floor + self.cell_time_factor * base))
-        if seconds >= self.cell_timeout:
+        seconds, base, matched = scaled_limit(self.reference_cell_seconds, grade_id, self.cell_time_factor,
+                                              self.cell_time_floor, self.cell_timeout)
+        if base is None or seconds >= self.cell_timeout:
             return self.cell_timeout, f"the limit of {self.cell_timeout} s per cell"
+        whose = (f"the reference solution's time for this cell ({base:.1f} s)" if matched else
+                 f"the reference solution's slowest cell ({base:.1f} s; the reference has no cell like this one)")
         return seconds, (f"the limit of {seconds} s for this cell: {self.cell_time_factor:g} times {whose} "
                          f"plus {self.cell_time_floor} s")
 

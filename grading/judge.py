@@ -81,7 +81,8 @@ class GradingSummary:
 
 #: The modules whose code decides a grade: a change to any of them grades every submission again.
 GRADING_MODULES = ("sandbox.py", "confine.py", "cgroups.py", "pythonenv.py", "executor.py", "probe.py",
-                   "probe_runner.py", "references.py", "checks.py", "judge.py", "intake.py", "sanitize.py")
+                   "probe_runner.py", "references.py", "checks.py", "judge.py", "intake.py", "sanitize.py",
+                   "time_limits.py")
 #: The configuration sections that decide a grade (limits).
 GRADING_SECTIONS = ("Sandbox", "NotebookExecutor", "Probe")
 

@@ -48,6 +48,7 @@ from traitlets.config import LoggingConfigurable
 from .failures import DOCTOR_FIX, NotGradable
 from .intake import MAX_ARRAY_BYTES, FrameReader, IntakeError, probe_record, read_npz
 from .sandbox import Sandbox
+from .time_limits import scaled_limit
 
 __all__ = ["Probe", "ProbeCall", "ProbeResult", "definitions_of", "standard_calls"]
 
@@ -362,11 +363,8 @@ class Probe(LoggingConfigurable):
         """Seconds ``call`` may run: its own limit, else the reference's time scaled (see the traits)."""
         if call.timeout:
             return call.timeout
-        times = {k: float(v) for k, v in self.reference_call_seconds.items()}
-        if not times or self.call_time_factor <= 0:
-            return self.call_timeout
-        base = times.get(call.id, max(times.values()))
-        return int(min(self.call_timeout, self.call_time_floor + self.call_time_factor * base))
+        return scaled_limit(self.reference_call_seconds, call.id, self.call_time_factor, self.call_time_floor,
+                            self.call_timeout)[0]
 
     def _record_failure(self, call, kind, handle, results):
         handle.stop()
