@@ -3,8 +3,8 @@
 Modules
 -------
 data        reading IDX files, the bundled and checksum-verified MNIST
-model       GaussianGenerativeClassifier (the estimator), GaussianGenerativeClassifierCV
-            (the estimator that chooses c itself) and class_moments
+model       GaussianGenerativeClassifier (the estimator) and class_moments
+model_cv    GaussianGenerativeClassifierCV (the estimator that chooses c itself)
 density     the one Gaussian log-density kernel (null space, float32 option)
 family      the covariance family: spherical, diag, tied, full, RDA, shrinkage
 selection   choosing the regularization c on training data only
@@ -20,7 +20,8 @@ under CC BY-SA 3.0.
 """
 
 from .data import MNIST_ATTRIBUTION, load_mnist, read_idx
-from .model import GaussianGenerativeClassifier, GaussianGenerativeClassifierCV, class_moments
+from .model import GaussianGenerativeClassifier, class_moments
+from .model_cv import GaussianGenerativeClassifierCV
 from .preprocess import deskew
 from .selection import CSelection, choose_c
 

@@ -31,7 +31,6 @@ both phases.
 from __future__ import annotations
 
 import argparse
-import ast
 import concurrent.futures as cf
 import json
 import os
@@ -40,6 +39,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+from .course_config import load_config
 
 __all__ = ["grade_submission", "main", "pending_submissions", "restore_cells"]
 
@@ -73,28 +74,6 @@ def _parse(argv):
     if args.workers < 1:
         parser.error(f"--workers must be a positive integer; got {args.workers}")
     return args, overrides
-
-
-def load_config(course: Path, overrides: list[str]):
-    """The course's nbgrader_config.py with ``--Class.trait=value`` overrides (``c.Sandbox.course_folder`` set)."""
-    from traitlets.config import Config
-    from traitlets.config.loader import PyFileConfigLoader
-
-    for item in overrides:
-        if not (item.startswith("--") and "=" in item and "." in item.split("=", 1)[0]):
-            raise ValueError(f"unrecognized argument {item!r}: expected --Class.trait=value")
-    config = PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
-    for item in overrides:
-        key, value = item[2:].split("=", 1)
-        section, trait = key.rsplit(".", 1)
-        try:
-            parsed = ast.literal_eval(value)
-        except (ValueError, SyntaxError):
-            parsed = value
-        config.merge(Config({section: {trait: parsed}}))
-    if not config.Sandbox.get("course_folder"):
-        config.Sandbox.course_folder = str(course)
-    return config
 
 
 def _gradebook_sources(config, assignment: str) -> dict:

@@ -344,7 +344,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m grading doctor", description=__doc__.split("\n\n")[0].replace("``", ""))
     parser.add_argument("--course", default=".", help="the course root, where nbgrader_config.py is (default: .)")
     args, rest = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
-    from .autograde import load_config
+    from .course_config import load_config
 
     course = Path(args.course).resolve()
     if not (course / "nbgrader_config.py").exists():

@@ -354,7 +354,7 @@ def test_mnist_staged_predict_equals_the_joint_argmax(mnist_model, mnist_test):
 
 
 def test_cv_sklearn_check_estimator():
-    from gradedlib.model import GaussianGenerativeClassifierCV
+    from gradedlib.model_cv import GaussianGenerativeClassifierCV
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # SkipTestWarning for optional pandas / array API checks
@@ -484,7 +484,7 @@ def test_the_default_c_is_documented_as_a_placeholder():
     assert inspect.signature(GaussianGenerativeClassifier).parameters["c"].default == 1.0
     doc = " ".join(GaussianGenerativeClassifier.__doc__.split())
     assert "The default 1.0 is not a choice but a placeholder" in doc
-    assert ":class:`GaussianGenerativeClassifierCV`" in doc
+    assert ":class:`~gradedlib.model_cv.GaussianGenerativeClassifierCV`" in doc
 
 
 @pytest.mark.slow

@@ -52,7 +52,7 @@ _MEASURE = '''
 import sys
 from pathlib import Path
 
-from grading.autograde import load_config
+from grading.course_config import load_config
 from grading.cell_times import reference_times
 from grading.references import prepare
 
