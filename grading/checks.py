@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .references import References, _reference_predict
+from .references import References, _reference_factors, _reference_labels
 
 __all__ = ["Evidence", "judge", "CHECKS", "precompute_probe_errors", "PROBE_MODELS"]
 
@@ -101,6 +101,13 @@ class Evidence:
             self.cache["train"] = load_mnist("train")
         return self.cache["train"]
 
+    def moments(self, which: str = "full"):
+        """``refs.moments(which)``, read once per Evidence (each read is about 50 MB)."""
+        key = ("moments", which)
+        if key not in self.cache:
+            self.cache[key] = self.refs.moments(which)
+        return self.cache[key]
+
 
 def _as_array(value, name: str, shape: tuple) -> np.ndarray:
     if value is None:
@@ -158,20 +165,109 @@ def check_model(model, ref, what: str, per_class: bool = False):
     return float(np.mean(c))
 
 
-def _error_rate(model, X, y) -> float:
-    """Error rate of (mu, sigma, pi) on (X, y), by the reference predict (float64)."""
+_NOT_PD = "your sigma is not positive definite, so your model cannot classify."
+
+
+def _error_rate(model, X, y, ev: Evidence | None = None) -> float:
+    """Error rate of (mu, sigma, pi) on (X, y), by the reference predict (float64).
+
+    With ``ev``, the factors of a sigma identical to the probe's fit_full sigma are
+    taken from :func:`_known_model` (the same bits give the same factors).
+    """
     mu = _as_array(model[0], "mu", (K, D))
     sigma = _as_array(model[1], "sigma", (K, D, D))
     pi = _as_array(model[2], "pi", (K,))
-    try:
-        labels = _reference_predict(X, mu, sigma, pi)
-    except np.linalg.LinAlgError:
-        raise Fail("your sigma is not positive definite, so your model cannot classify.") from None
+    X = np.asarray(X, dtype=np.float64)
+    known = _known_model(ev, model) if ev is not None else None
+    factors = known.get("factors") if known is not None else None
+    if factors is None:
+        try:
+            factors = _reference_factors(sigma, len(pi), X.shape[1])
+        except np.linalg.LinAlgError:
+            factors = _NOT_PD
+        if known is not None and X.shape[1] == D:
+            known["factors"] = factors
+    if isinstance(factors, str):
+        raise Fail(factors)
+    labels = _reference_labels(X, mu, pi, factors)
     return float(np.mean(labels != y))
+
+
+# -- what the judge works out early, from the probe's model, and reuses for the notebook's -------------
+#
+# An honest notebook exports the very model that fit_generative_model returned in the probe (the same code on
+# the same data): the same float64 bits.  Whatever the checks compute from the notebook's (mu, sigma, pi) is
+# then computed while the notebook still runs, from the probe's copy (precompute_probe_errors), and read
+# later only when the notebook's arrays are identical to it, bit for bit; any other model is computed as
+# before.  The same bits give the same result, so no verdict depends on which path was taken.
+
+_KNOWN = ("known model", "fit_full")  # cache key: the probe's fit_full model, and what was computed from it
+
+
+def _bits_equal(a, b) -> bool:
+    """Whether ``a`` and ``b`` are float64 arrays of one shape, laid out alike, with the same bits."""
+    if not isinstance(a, np.ndarray) or not isinstance(b, np.ndarray):
+        return False
+    if a.dtype != np.float64 or b.dtype != np.float64 or a.shape != b.shape:
+        return False
+    if not (a.flags.c_contiguous and b.flags.c_contiguous):
+        return False
+    if a is b:
+        return True
+    return bool(np.array_equal(a.reshape(-1).view(np.int64), b.reshape(-1).view(np.int64)))
+
+
+def _known_model(ev: Evidence | None, model) -> dict | None:
+    """The cache entry of the probe's fit_full model if ``model``'s (mu, sigma, pi) are identical to it, else None."""
+    if ev is None:
+        return None
+    known = ev.cache.get(_KNOWN)
+    if known is None or len(model) < 3:
+        return None
+    key = ("identical to fit_full", *(id(v) for v in model[:3]))
+    memo = ev.cache.get(key)
+    if memo is not None and all(u is v for u, v in zip(memo[0], model[:3])):
+        return known if memo[1] else None
+    try:
+        same = all(_bits_equal(np.asarray(value, dtype=np.float64), ref)
+                   for value, ref in zip(model[:3], known["arrays"]))
+    except Exception:  # noqa: BLE001 - not numbers: not the known model (the checks report it)
+        same = False
+    ev.cache[key] = (tuple(model[:3]), same)  # keeps the arrays, so their ids stay theirs
+    return known if same else None
+
+
+def _symmetric(sigma: np.ndarray) -> bool:
+    return bool(np.allclose(sigma, np.transpose(sigma, (0, 2, 1)), rtol=1e-6, atol=1e-6 * float(np.abs(sigma).max())))
+
+
+def _training_rows(X) -> np.ndarray:
+    """The 6,000 training images on which test_misc_training_errors estimates the training error."""
+    return np.random.default_rng(5).choice(X.shape[0], size=6000, replace=False)
+
+
+def _check_probe_model(ev: Evidence, call_id: str, which: str, what: str, per_class: bool = False):
+    """check_model of the probe call's model against ``ev.moments(which)``, memoised (a failure too)."""
+    key = ("check_model", call_id, which, what, per_class)
+    if key not in ev.cache:
+        try:
+            ev.cache[key] = check_model(ev.probe[call_id].items[:3], ev.moments(which), what, per_class)
+        except Fail as exc:
+            ev.cache[key] = exc
+    value = ev.cache[key]
+    if isinstance(value, Fail):
+        raise Fail(str(value))
+    return value
 
 
 # The probe calls whose model (their first three items: mu, sigma, pi) a check measures on the test set.
 PROBE_MODELS = ("fit_full", "per_class_full")
+# The check_model calls of the checks on a probe call's model: (call id, moments, what, per_class).
+_PROBE_CHECKS = (
+    ("fit_unseen", "unseen", "new data", False),
+    ("fit_full", "full", "training set, without the test set", False),
+    ("per_class_full", "full", "one c per class", True),
+)
 
 
 def _probe_test_error(ev: Evidence, call_id: str, model) -> float:
@@ -184,7 +280,7 @@ def _probe_test_error(ev: Evidence, call_id: str, model) -> float:
     if key not in ev.cache:
         Xt, yt = ev.test_set()
         try:
-            ev.cache[key] = _error_rate(model, Xt, yt)
+            ev.cache[key] = _error_rate(model, Xt, yt, ev)
         except Fail as exc:
             ev.cache[key] = exc
     value = ev.cache[key]
@@ -194,14 +290,28 @@ def _probe_test_error(ev: Evidence, call_id: str, model) -> float:
 
 
 def precompute_probe_errors(probe: dict, refs: References) -> dict:
-    """The test errors of the models the probe returned, as an :class:`Evidence` cache to start from.
+    """What the checks compute from the probe's results alone, as an :class:`Evidence` cache to start from.
 
-    It needs only the probe's results, so the judge calls it as soon as the probe
-    ends, while the notebook may still run; the checks then read the values
-    instead of classifying the test set themselves. A model the checks would
-    refuse earlier (wrong shapes) is skipped: its check fails before it asks.
+    It needs only the probe's results (and the references), so the judge calls it
+    as soon as the probe ends, while the notebook may still run; the checks then
+    read the values instead of computing them: the test errors of the models the
+    probe returned, check_model of those models, and, for fit_full's model, its
+    Cholesky factors, its symmetry and its error on the training images, which
+    the checks of the notebook's own model reuse when that model is identical,
+    bit for bit (see :func:`_known_model`). A model the checks would refuse
+    earlier (wrong shapes) is skipped: its check fails before it asks. Nothing
+    here raises: a value that cannot be worked out is left to the check.
     """
     ev = Evidence({}, {}, probe, refs)
+    fit_full = probe.get("fit_full")
+    if fit_full is not None and fit_full.status == "returned" and len(fit_full.items) >= 3:
+        try:
+            arrays = (_as_array(fit_full.items[0], "mu", (K, D)), _as_array(fit_full.items[1], "sigma", (K, D, D)),
+                      _as_array(fit_full.items[2], "pi", (K,)))
+            if all(a.flags.c_contiguous for a in arrays):
+                ev.cache[_KNOWN] = {"arrays": arrays, "symmetric": _symmetric(arrays[1])}
+        except Exception:  # noqa: BLE001 - not a model the checks of the notebook's model could reuse
+            ev.cache.pop(_KNOWN, None)
     for call_id in PROBE_MODELS:
         result = probe.get(call_id)
         if result is None or result.status != "returned" or len(result.items) < 3:
@@ -212,6 +322,28 @@ def precompute_probe_errors(probe: dict, refs: References) -> dict:
             pass  # kept in the cache: the check raises it again
         except Exception:  # noqa: BLE001 - an odd value: the check meets it again and reports it
             ev.cache.pop(("test error", call_id), None)
+    known = ev.cache.get(_KNOWN)
+    if known is not None:
+        try:
+            X, y = ev.training_set()
+            rows = _training_rows(X)
+            known["train error"] = _error_rate(known["arrays"], X[rows], y[rows], ev)
+        except Fail as exc:
+            known["train error"] = exc
+        except Exception:  # noqa: BLE001 - left to the check
+            known.pop("train error", None)
+    for call_id, which, what, per_class in _PROBE_CHECKS:
+        result = probe.get(call_id)
+        if result is None or result.status != "returned" or len(result.items) < 3:
+            continue
+        try:
+            _check_probe_model(ev, call_id, which, what, per_class)
+        except Fail:
+            pass  # kept in the cache: the check raises it again
+        except Exception:  # noqa: BLE001 - an odd value: the check meets it again and reports it
+            ev.cache.pop(("check_model", call_id, which, what, per_class), None)
+    for which in ("full", "unseen"):
+        ev.cache.pop(("moments", which), None)  # 50 MB each: read again if a check needs them
     return ev.cache
 
 
@@ -219,6 +351,8 @@ def _same(a, b, what: str) -> None:
     for u, v in zip(a, b):
         u = np.asarray(u, dtype=np.float64)
         v = np.asarray(v, dtype=np.float64)
+        if _bits_equal(u, v) and not np.isnan(v).any():
+            continue  # identical numbers, none NaN: allclose below is True whatever the tolerance
         scale = max(1.0, float(np.abs(v).max())) if v.size else 1.0
         if u.shape != v.shape or not np.allclose(u, v, rtol=1e-6, atol=1e-6 * scale):
             raise Fail(what)
@@ -253,13 +387,15 @@ def _refuse_dicts(result, names, what: str) -> None:
 # -- one function per autograded cell -------------------------------------------------------
 
 def test_fit_shapes(ev: Evidence) -> None:
-    mu, sigma, pi = _notebook_model(ev, strict=True)
+    model = _notebook_model(ev, strict=True)
+    mu, sigma, pi = model
     _as_array(mu, "mu", (K, D))
     sigma = _as_array(sigma, "sigma", (K, D, D))
     pi = _as_array(pi, "pi", (K,))
     if abs(pi.sum() - 1) > 1e-6:
         raise Fail(f"pi: expected frequencies that sum to 1; found sum {pi.sum()}")
-    if not np.allclose(sigma, np.transpose(sigma, (0, 2, 1)), rtol=1e-6, atol=1e-6 * float(np.abs(sigma).max())):
+    known = _known_model(ev, model)
+    if not (known["symmetric"] if known is not None else _symmetric(sigma)):
         raise Fail("sigma: expected symmetric matrices sigma[j]")
     _chosen_c(ev)
 
@@ -281,7 +417,7 @@ def test_fit_values(ev: Evidence) -> None:
         raise Fail("fit_generative_model: expected a tuple (mu, sigma, pi); found "
                    f"{result.info.get('length', 1)} value(s).")
     _refuse_dicts(result, ("mu", "sigma", "pi"), "new data")
-    check_model(result.items, ev.refs.moments("unseen"), "new data")
+    _check_probe_model(ev, "fit_unseen", "unseen", "new data")
 
 
 def test_fit_no_test_set(ev: Evidence) -> None:
@@ -301,14 +437,19 @@ def test_fit_test_error(ev: Evidence) -> None:
     differently when it can reach the test set gains nothing here.
     """
     model = _notebook_model(ev)
-    c = check_model(model, ev.refs.moments("full"), "training set")
+    known = _known_model(ev, model)
+    c_probe = ev.cache.get(("check_model", "fit_full", "full", "training set, without the test set", False))
+    if known is not None and isinstance(c_probe, float):
+        c = c_probe  # the same arrays passed check_model in the probe: the same c
+    else:
+        c = check_model(model, ev.moments("full"), "training set")
     chosen = _chosen_c(ev)
     if abs(chosen - c) > 5e-4 * c:
         raise Fail(f"chosen_c: expected the c added to sigma, {c:.6g}; found {chosen:.6g}")
     result = ev.returned("fit_full", "fit_generative_model (called again without the test set)")
     if len(result.items) != 3:
         raise Fail("fit_generative_model: expected a tuple (mu, sigma, pi).")
-    c_probe = check_model(result.items, ev.refs.moments("full"), "training set, without the test set")
+    c_probe = _check_probe_model(ev, "fit_full", "full", "training set, without the test set")
     err = _probe_test_error(ev, "fit_full", result.items)
     if err > 0.05:
         raise Fail(f"Expected a test error of at most 5% for a well-chosen c; your model (c = {c_probe:.4g}) has "
@@ -354,7 +495,7 @@ def test_misc_misclassified(ev: Evidence) -> None:
         raise Fail(f"misclassified_shown: expected five integer indices; found shape {shown.shape}, dtype {shown.dtype}")
     if len(set(shown.tolist())) != 5 or shown.min() < 0 or shown.max() >= len(yt):
         raise Fail(f"misclassified_shown: expected five distinct indices into test_data; found {shown.tolist()}")
-    err = _error_rate(_notebook_model(ev), Xt[shown], yt[shown])
+    err = _error_rate(_notebook_model(ev), Xt[shown], yt[shown], ev)
     if err != 1.0:
         raise Fail(f"misclassified_shown: expected five images your model misclassifies; it gets "
                    f"{int(round(5 * (1 - err)))} of them right.")
@@ -419,8 +560,15 @@ def test_misc_training_errors(ev: Evidence) -> None:
     if not 0 <= int(claimed) <= _N_TRAIN:
         raise Fail(f"training_errors: expected a count between 0 and {_N_TRAIN}; found {int(claimed)}")
     X, y = ev.training_set()
-    rows = np.random.default_rng(5).choice(X.shape[0], size=6000, replace=False)
-    rate = _error_rate(_notebook_model(ev), X[rows], y[rows])
+    rows = _training_rows(X)
+    model = _notebook_model(ev)
+    known = _known_model(ev, model)
+    if known is not None and "train error" in known and X.shape[0] == _N_TRAIN:
+        if isinstance(known["train error"], Fail):
+            raise Fail(str(known["train error"]))
+        rate = known["train error"]  # worked out early on the probe's identical model
+    else:
+        rate = _error_rate(model, X[rows], y[rows], ev)
     sd = max(np.sqrt(rate * (1 - rate) / 6000), 1 / 6000)
     if abs(int(claimed) / X.shape[0] - rate) > 5 * sd:
         raise Fail(f"training_errors: expected the errors of your model on the 60,000 training images (about "
@@ -441,7 +589,7 @@ def test_per_class_values(ev: Evidence) -> None:
     if not result.info.get("tuple") or len(result.items) != 4:
         raise Fail("fit_generative_model_per_class_c: expected a tuple (mu, sigma, pi, c); found "
                    f"{result.info.get('length', 1)} value(s).")
-    c = check_model(result.items[:3], ev.refs.moments("full"), "one c per class", per_class=True)
+    c = _check_probe_model(ev, "per_class_full", "full", "one c per class", per_class=True)
     returned_c = _as_array(result.items[3], "c", (K,))
     if not np.allclose(returned_c, c, rtol=5e-4, atol=1e-6):
         raise Fail(f"c: expected the values added to each sigma[j], {np.round(c, 4).tolist()}; found "
