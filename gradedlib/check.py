@@ -89,8 +89,8 @@ GRADER_CELL_TIMEOUT = 600
 #: same cell (a cell the reference has not got: its slowest cell), plus
 #: :data:`GRADER_CELL_TIME_FLOOR`, at most :data:`GRADER_CELL_TIMEOUT`.
 GRADER_CELL_TIME_FACTOR = 10
-#: Seconds every graded cell may run whatever the reference took: a cell
-#: faster than this is always within the grader's limit.
+#: Every graded cell may run this many seconds whatever the reference took, so
+#: a cell faster than this is always within the grader's limit.
 GRADER_CELL_TIME_FLOOR = 120
 #: Seconds the whole notebook may run when graded (re-runs included).
 GRADER_NOTEBOOK_TIMEOUT = 2400

@@ -37,8 +37,8 @@ class GaussianGenerativeClassifierCV(GaussianGenerativeClassifier):
     stratified hold-out split, or stratified k-fold), then refits on all of
     ``X`` with the chosen value. The search is the library's fast path: one
     eigendecomposition per class and split, all of ``cs`` scored by one
-    :meth:`~GaussianGenerativeClassifier.joint_log_proba_path` each. The
-    fitted estimator is a :class:`GaussianGenerativeClassifier` with
+    :meth:`~gradedlib.model.GaussianGenerativeClassifier.joint_log_proba_path` each. The
+    fitted estimator is a :class:`~gradedlib.model.GaussianGenerativeClassifier` with
     ``c = c_`` (every method and fitted attribute of that class), plus what
     the search found. Nothing outside ``X`` and ``y`` is used.
 
@@ -61,10 +61,10 @@ class GaussianGenerativeClassifierCV(GaussianGenerativeClassifier):
         coordinate descent on the validation error (see
         :func:`gradedlib.selection.choose_c`).
     covariance : {"full", "tied", "diag", "spherical"}, default="full"
-        The covariance family, as in :class:`GaussianGenerativeClassifier`.
+        The covariance family, as in :class:`~gradedlib.model.GaussianGenerativeClassifier`.
     alpha : float in [0, 1], default=1.0
         Regularized discriminant analysis (``covariance="full"`` only), as in
-        :class:`GaussianGenerativeClassifier`.
+        :class:`~gradedlib.model.GaussianGenerativeClassifier`.
     dtype : numpy.float64 or numpy.float32, default=numpy.float64
         Precision of the projection when scoring, in the search and after it.
     random_state : int, numpy.random.RandomState or None, default=0
@@ -112,14 +112,14 @@ class GaussianGenerativeClassifierCV(GaussianGenerativeClassifier):
 
     See Also
     --------
-    GaussianGenerativeClassifier : the same model with a given ``c``.
+    gradedlib.model.GaussianGenerativeClassifier : the same model with a given ``c``.
     gradedlib.selection.choose_c : the search alone, as a function.
 
     Notes
     -----
     The chosen ``c`` is the first candidate (in the order of ``cs``) with the
     smallest validation error. Shrinkage in closed form (``c="ledoit-wolf"``
-    or ``"oas"``) needs no search: use :class:`GaussianGenerativeClassifier`.
+    or ``"oas"``) needs no search: use :class:`~gradedlib.model.GaussianGenerativeClassifier`.
 
     Examples
     --------
