@@ -248,10 +248,15 @@ def _training_rows(X) -> np.ndarray:
 
 def _check_probe_model(ev: Evidence, call_id: str, which: str, what: str, per_class: bool = False):
     """check_model of the probe call's model against ``ev.moments(which)``, memoised (a failure too)."""
-    key = ("check_model", call_id, which, what, per_class)
+    return _memoised(ev, ("check_model", call_id, which, what, per_class),
+                     lambda: check_model(ev.probe[call_id].items[:3], ev.moments(which), what, per_class))
+
+
+def _memoised(ev: Evidence, key, compute):
+    """``compute()`` once per submission, kept in ``ev.cache`` under ``key``; a Fail is kept and raised again."""
     if key not in ev.cache:
         try:
-            ev.cache[key] = check_model(ev.probe[call_id].items[:3], ev.moments(which), what, per_class)
+            ev.cache[key] = compute()
         except Fail as exc:
             ev.cache[key] = exc
     value = ev.cache[key]
@@ -276,17 +281,7 @@ def _probe_test_error(ev: Evidence, call_id: str, model) -> float:
     Memoised in ``ev.cache`` (a failure too), so :func:`precompute_probe_errors`
     can compute it while the notebook still runs and the check only reads it.
     """
-    key = ("test error", call_id)
-    if key not in ev.cache:
-        Xt, yt = ev.test_set()
-        try:
-            ev.cache[key] = _error_rate(model, Xt, yt, ev)
-        except Fail as exc:
-            ev.cache[key] = exc
-    value = ev.cache[key]
-    if isinstance(value, Fail):
-        raise Fail(str(value))
-    return value
+    return _memoised(ev, ("test error", call_id), lambda: _error_rate(model, *ev.test_set(), ev))
 
 
 def precompute_probe_errors(probe: dict, refs: References) -> dict:
