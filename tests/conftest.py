@@ -50,3 +50,38 @@ def boundary_classes(tmp_path_factory):
     from assignment_fixtures.boundary_class import BoundaryClasses
 
     return BoundaryClasses(tmp_path_factory)
+
+
+
+#: Test files that run one after another on one xdist worker (``pytest -n 2``, the README's command, see
+#: ``pyproject.toml``); every other file runs whole on whichever worker is free, so that its module-scoped
+#: fixtures (fitted models, built packages) are made once.
+#:
+#: * ``grading``: the files that grade classes with ``python -m grading autograde`` (or time the reference
+#:   solution).  Each keeps both cores busy; they share the reference's measured times
+#:   (``assignment_fixtures/course.py``) and the boundary classes (``boundary_classes`` above); and a check
+#:   such as "no process of the attack is left" must not see another class's processes.
+#: * ``book``: the files that build the book into the repository's ``_build`` (``.ci/build-book``).
+FILE_GROUPS = {
+    "test_assignment_grading.py": "grading",
+    "test_cell_times.py": "grading",
+    "test_grading_boundaries.py": "grading",
+    "test_grading_render.py": "grading",
+    "test_grading_dask.py": "grading",
+    "test_grading_postgres.py": "grading",
+    "test_grading_setups.py": "grading",
+    "test_book.py": "book",
+    "test_graded_answers_hidden.py": "book",
+}
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """xdist's scope scheduling with one scope per test file, or per group of FILE_GROUPS."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class FileScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return FILE_GROUPS.get(path.rsplit("/", 1)[-1], path)
+
+    return FileScheduling(config, log)

@@ -39,7 +39,7 @@ CLASS = {
     "release": SUBMISSIONS["release"],
     "hooks": SUBMISSIONS["hooks"],
     "prints_history": SUBMISSIONS["prints_history"],
-    "slow": Submission("the release plus a 40-second sleep", {"fit_solution": prepend("import time\ntime.sleep(40)")},
+    "slow": Submission("the release plus a 20-second sleep", {"fit_solution": prepend("import time\ntime.sleep(20)")},
                        ALL_TESTS, base="release"),
 }
 
@@ -108,7 +108,7 @@ def test_a_class_graded_on_dask_survives_a_worker_killed_mid_submission(cluster,
         for address, keys in processing.items():
             if any("grade-slow-" in str(key) for key in keys):
                 name = info[address]["name"]
-                time.sleep(5)  # well inside the submission's 40-second cell
+                time.sleep(5)  # inside the submission's 20-second cell (its kernel starts in a few seconds)
                 _stop(cluster["workers"][name])
                 killed = name
                 break

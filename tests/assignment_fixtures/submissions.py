@@ -491,8 +491,8 @@ SUBMISSIONS = {
         "stderr (also through file descriptor 2), warnings, from gradedlib import load_mnist, pandas and tqdm",
         {"fit_solution": append(UNUSUAL_FIT),
          "predict_solution": lambda src: STDERR_PREDICT_PREFIX.strip() + "\n" + replace(
-             "    x = np.asarray(x, dtype=np.float64)\n    k, d",
-             "    print('predict on', len(x), 'images', file=sys.stderr)\n    x = np.asarray(x, dtype=np.float64)\n    k, d",
+             "    x = np.asarray(x, dtype=np.float64)\n    k = len(pi)",
+             "    print('predict on', len(x), 'images', file=sys.stderr)\n    x = np.asarray(x, dtype=np.float64)\n    k = len(pi)",
          )(src),
          "chosen_c_solution": append("chosen_c = float(f'{chosen_c:.4g}')")},
     ),
