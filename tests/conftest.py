@@ -1,5 +1,15 @@
 """Shared fixtures: real MNIST loaded once per session, and a headless backend."""
 
+import os
+
+# Two test processes (``-n 2``, see FILE_GROUPS below) on two cores: one BLAS and OpenMP thread per process
+# and per process they start (the book's kernels, notebooks run by the self-checks), set before numpy is
+# imported.  OpenBLAS threads that wait for a core spin: two-thread BLAS beside the grading tests' sandboxes
+# made the book's build 2.8 times slower and some self-check tests 10 times slower.  Not with one process.
+if int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1:
+    for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(_name, "1")
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -58,9 +68,12 @@ def boundary_classes(tmp_path_factory):
 #: fixtures (fitted models, built packages) are made once.
 #:
 #: * ``grading``: the files that grade classes with ``python -m grading autograde`` (or time the reference
-#:   solution).  Each keeps both cores busy; they share the reference's measured times
-#:   (``assignment_fixtures/course.py``) and the boundary classes (``boundary_classes`` above); and a check
-#:   such as "no process of the attack is left" must not see another class's processes.
+#:   solution), one at a time: they keep both cores busy, and share the boundary classes
+#:   (``boundary_classes`` above).
+#: * ``setups``: the small classes graded in other set-ups (``test_grading_setups.py``), in order (its tests
+#:   compare their scores with the first one's); they run beside the ``grading`` group, on the other worker,
+#:   which would otherwise be idle for most of the run (the reference's times are shared between workers,
+#:   and each class checks for its own detached processes: ``assignment_fixtures/course.py``).
 #: * ``book``: the files that build the book into the repository's ``_build`` (``.ci/build-book``).
 FILE_GROUPS = {
     "test_assignment_grading.py": "grading",
@@ -69,7 +82,7 @@ FILE_GROUPS = {
     "test_grading_render.py": "grading",
     "test_grading_dask.py": "grading",
     "test_grading_postgres.py": "grading",
-    "test_grading_setups.py": "grading",
+    "test_grading_setups.py": "setups",
     "test_book.py": "book",
     "test_graded_answers_hidden.py": "book",
 }

@@ -36,7 +36,6 @@ import subprocess
 import sys
 import sysconfig
 import tempfile
-import textwrap
 import time
 from pathlib import Path
 
@@ -50,6 +49,7 @@ from assignment_fixtures.course import (
     SOLUTION,
     autograded_scores,
     build_submission,
+    detached_attack_processes,
     make_prepared_course,
 )
 from assignment_fixtures.submissions import ALL_TESTS, SUBMISSIONS
@@ -137,7 +137,8 @@ def _check_class(course: Path, out, students=CLASS):
         assert not (course.parent / "pwned-outside.txt").exists()
         assert not (course / "autograded" / "reference" / ASSIGNMENT / "pwned.txt").exists()
         time.sleep(1)
-        assert not subprocess.run(["pgrep", "-f", "sleep 30; echo x"], capture_output=True, text=True).stdout.strip()
+        found = detached_attack_processes(course)
+        assert not found, f"a detached process outlived its sandbox: {found}"
     return totals
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
@@ -45,7 +46,7 @@ def make_prepared_course(directory: Path) -> Path:
 
 
 #: The reference solution's times per cell, as ``python -m grading autograde`` measured them in this test
-#: session (see grading/cell_times.py): {"folder": <a course's .grading-cache/cell-times>}.
+#: session (see grading/cell_times.py): {"folder": <a folder holding cell-times/>}.
 _REFERENCE_TIMES: dict = {}
 
 _MEASURE = '''
@@ -63,34 +64,75 @@ sys.exit(0 if times else 1)
 '''
 
 
-def keep_reference_times(course: Path) -> None:
-    """Remember the reference's times that grading ``course`` measured, for :func:`seed_reference_times`."""
-    folder = course / ".grading-cache" / "cell-times"
-    if "folder" not in _REFERENCE_TIMES and folder.is_dir():
-        _REFERENCE_TIMES["folder"] = folder
+def _shared_folder(course: Path) -> Path | None:
+    """The folder that the pytest-xdist workers of this run share (``<basetemp>/reference-cell-times``), when
+    ``course`` lies in this worker's ``popen-gwN`` folder; else None (one process: the dict above is enough)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return None
+    for parent in Path(course).resolve().parents:
+        if parent.name == f"popen-{worker}":
+            return parent.parent / "reference-cell-times"
+    return None
+
+
+def _measure(course: Path) -> Path:
+    env = dict(os.environ)
+    env["PATH"] = BIN + os.pathsep + env.get("PATH", "")
+    proc = subprocess.run([sys.executable, "-c", _MEASURE, ASSIGNMENT], cwd=course, env=env,
+                          capture_output=True, text=True, timeout=1200)
+    if proc.returncode != 0:
+        raise AssertionError(f"timing the reference solution failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}")
+    return course / ".grading-cache" / "cell-times"
 
 
 def seed_reference_times(course: Path) -> None:
-    """Give ``course`` the reference solution's times per cell and probe call, measured once per test session.
+    """Give ``course`` the reference solution's times per cell and probe call, measured once per test run.
 
     ``python -m grading autograde`` times the reference once per course and
-    machine (about a minute and a half) and keeps the times in the course's
-    cache folder; every class the tests grade has the committed limits
-    without timing the reference again.  The first course that needs them
-    measures them (or a class graded earlier in the session did:
-    :func:`keep_reference_times`).
+    machine (about a minute) and keeps the times in the course's cache
+    folder; every class the tests grade has the committed limits without
+    timing the reference again.  The first course that needs them measures
+    them; under pytest-xdist the workers share them through a folder of the
+    run's base temporary folder, the first one measuring while the others
+    wait (a file lock), so that every class of the run has the same limits.
     """
     if "folder" not in _REFERENCE_TIMES:
-        env = dict(os.environ)
-        env["PATH"] = BIN + os.pathsep + env.get("PATH", "")
-        proc = subprocess.run([sys.executable, "-c", _MEASURE, ASSIGNMENT], cwd=course, env=env,
-                              capture_output=True, text=True, timeout=1200)
-        if proc.returncode != 0:
-            raise AssertionError(f"timing the reference solution failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}")
-        _REFERENCE_TIMES["folder"] = course / ".grading-cache" / "cell-times"
+        shared = _shared_folder(course)
+        if shared is None:
+            _REFERENCE_TIMES["folder"] = _measure(course)
+        else:
+            shared.mkdir(parents=True, exist_ok=True)
+            with open(shared / "lock", "w") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                try:
+                    if not (shared / "cell-times").is_dir():
+                        shutil.copytree(_measure(course), shared / "cell-times.partial")
+                        (shared / "cell-times.partial").rename(shared / "cell-times")
+                finally:
+                    fcntl.flock(lock, fcntl.LOCK_UN)
+            _REFERENCE_TIMES["folder"] = shared / "cell-times"
     target = course / ".grading-cache" / "cell-times"
     if _REFERENCE_TIMES["folder"] != target:
         shutil.copytree(_REFERENCE_TIMES["folder"], target, dirs_exist_ok=True)
+
+
+def detached_attack_processes(course: Path) -> list[str]:
+    """Command lines of the processes that the ``reads_course`` attack detached to outlive its sandbox
+    (``sleep 30; echo x > <course>/detached-was-here``), for ``course`` alone: another class graded at the
+    same time (another test process) has its own."""
+    mark = f"sleep 30; echo x > {os.path.join(str(course), 'detached-was-here')}"
+    found = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if mark in command:
+            found.append(f"{pid}: {command}")
+    return found
 
 
 def nbgrader(course: Path, *args: str, timeout: float | None = None, check: bool = True) -> subprocess.CompletedProcess:
