@@ -180,3 +180,22 @@ c.PercentPerDayLatePenalty.percent_per_day = 10.0
 c.PercentPerDayLatePenalty.max_percent = 50.0
 c.PercentPerDayLatePenalty.grace_minutes = 15.0
 # ---- end of the late policy (issue 12) ----
+
+# ---- Canvas bulk download (issue 24) ----
+# `nbgrader zip_collect gaussian_generative` with the zip of Canvas's
+# "Download Submissions" in downloaded/gaussian_generative/archive/: Canvas's
+# file names (<name>[_LATE]_<user id>_<submission id>_<file>) give the student
+# and the notebook, the zip entries' times the submission time (timestamp.txt,
+# the late policy above).  The student id is the roster's SIS Login ID (the
+# column `python -m grading export-lms --roster` matches); without a roster,
+# the Canvas user id.  See grading/canvas_collect.py and the instructors'
+# guide, "Collecting from Canvas".
+from grading.canvas_collect import CanvasCollector, CanvasExtractor  # noqa: E402
+
+c.ZipCollectApp.extractor_plugin = CanvasExtractor
+c.ZipCollectApp.collector_plugin = CanvasCollector
+c.CanvasExtractor.zip_timezone = "UTC"  # the time zone of the zip's entry times
+c.CanvasCollector.roster = ""  # e.g. "canvas_export.csv": Canvas's gradebook export (Canvas ID -> SIS Login ID)
+c.CanvasCollector.match_column = "SIS Login ID"
+c.CanvasCollector.due_date = ""  # e.g. "2026-12-04 17:00:00 UTC": a _LATE file must be after it
+# ---- end of the Canvas bulk download ----

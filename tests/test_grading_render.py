@@ -37,8 +37,6 @@ import secrets
 import socket
 import subprocess
 import threading
-import time
-import urllib.request
 from pathlib import Path
 
 import nbformat
@@ -48,6 +46,7 @@ from assignment_fixtures.boundary_class import HONEST, SCRIPTS
 from assignment_fixtures.course import ASSIGNMENT, BIN, NOTEBOOK, SOLUTION, autograded_scores, nbgrader
 from assignment_fixtures.render_attacks import ANSWERS, unsanitized_notebook
 from bookcheck import chromium_for_tests
+from servers import wait_until_serving
 
 pytestmark = pytest.mark.slow
 
@@ -109,17 +108,8 @@ def jupyter(course, tmp_path_factory):
         cwd=course, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError("the Jupyter server did not start:\n" + (home / "server.log").read_text()[-4000:])
-            time.sleep(0.5)
+        wait_until_serving(f"{base}/api/status?token={token}", server, 90,
+                           lambda: (home / "server.log").read_text()[-4000:], "the Jupyter server")
         yield base, token
     finally:
         server.terminate()

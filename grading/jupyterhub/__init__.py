@@ -1,0 +1,1 @@
+"""The course on JupyterHub, on one machine: ``python -m grading.jupyterhub`` (see ``__main__.py``)."""

@@ -1,0 +1,138 @@
+"""Unix users, a Python they can run, and the course's JupyterHub (``python -m grading.jupyterhub``) for a test."""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import subprocess
+import sys
+import sysconfig
+import time
+from pathlib import Path
+
+from assignment_fixtures.course import BIN, ROOT
+from servers import wait_until_serving
+
+RUNUSER = shutil.which("runuser", path="/usr/sbin:/sbin:/usr/bin:/bin") or "runuser"
+
+
+def system_python() -> str | None:
+    """The system's Python of this one's version (the users cannot run an interpreter under /root)."""
+    version = f"python{sys.version_info[0]}.{sys.version_info[1]}"
+    return shutil.which(version, path="/usr/bin:/usr/local/bin")
+
+
+def users_python(folder: Path) -> str:
+    """A virtual environment in ``folder`` (readable by everybody) whose packages are this environment's,
+    with an ``alembic`` command (nbgrader shells out to it); returns its interpreter."""
+    base = system_python()
+    subprocess.run([base, "-m", "venv", "--without-pip", str(folder)], check=True, capture_output=True)
+    python = folder / "bin" / "python"
+    site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                          check=True, capture_output=True, text=True).stdout.strip()
+    ours = sorted({sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]})
+    Path(site, "zz-course-environment.pth").write_text("".join(f"import site; site.addsitedir({p!r})\n" for p in ours))
+    _install_requirements_for(str(python), site)
+    for name, module in (("alembic", "alembic.config"), ("nbgrader", "nbgrader.apps.nbgraderapp")):
+        script = folder / "bin" / name
+        script.write_text(f"#!{python}\nimport sys\nfrom {module} import main\nsys.exit(main())\n")
+        script.chmod(0o755)
+    return str(python)
+
+
+def _install_requirements_for(python: str, site: str) -> None:
+    """Install into ``site`` the project's requirements whose markers hold for ``python`` and not for this
+    interpreter (the system's Python may be an older patch release: see the ``grading`` extra), so that the
+    users' servers run what ``pip install .[grading]`` would give them."""
+    import json
+    import tomllib
+
+    from packaging.markers import default_environment
+    from packaging.requirements import Requirement
+
+    theirs = json.loads(subprocess.run(
+        [python, "-c", "import json; from packaging.markers import default_environment as d; print(json.dumps(d()))"],
+        check=True, capture_output=True, text=True).stdout)
+    ours = default_environment()
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    wanted = [str(r) for r in map(Requirement, extras["grading"])
+              if r.marker and r.marker.evaluate(theirs) and not r.marker.evaluate(ours)]
+    if wanted:
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", site,
+                        *(w.split(";")[0] for w in wanted)], check=True, capture_output=True)
+
+
+def create_user(name: str) -> Path:
+    subprocess.run(["useradd", "--create-home", "--shell", "/bin/sh", name], check=True, capture_output=True)
+    home = Path(pwd.getpwnam(name).pw_dir)
+    home.chmod(0o700)
+    return home
+
+
+def remove_user(name: str) -> None:
+    """Remove a user the test created, with its processes (the hub normally stopped them already)."""
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return
+    subprocess.run(["pkill", "-KILL", "-u", name], capture_output=True)
+    time.sleep(0.2)
+    subprocess.run(["userdel", "--remove", name], capture_output=True)
+
+
+def as_user(user: str, args: list[str], cwd: Path, env: dict, timeout: float = 1200) -> subprocess.CompletedProcess:
+    """Run ``args`` as ``user`` in ``cwd`` with exactly ``env``."""
+    return subprocess.run([RUNUSER, "-u", user, "--", *args], cwd=cwd, env=env, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+class Hub:
+    """``python -m grading.jupyterhub`` in a subprocess, until :meth:`stop`."""
+
+    def __init__(self, *, course: Path, instructor: str, students: list[str], exchange: Path, state: Path,
+                 python: str, password_file: Path, log: Path):
+        self.log_path = log
+        self._log = open(log, "w")
+        self.state = state
+        args = [sys.executable, "-m", "grading.jupyterhub", "--course", str(course), "--instructor", instructor,
+                "--students", ",".join(students), "--exchange", str(exchange), "--state", str(state),
+                "--port", "0", "--password-file", str(password_file), "--python", python]
+        env = dict(os.environ, PATH=BIN + os.pathsep + os.environ.get("PATH", ""))
+        env["PYTHONPATH"] = str(ROOT)
+        self.process = subprocess.Popen(args, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT)
+        import json
+
+        deadline = time.monotonic() + 60
+        while not (state / "settings.json").exists():
+            self._check_alive(deadline)
+            time.sleep(0.2)
+        self.settings = json.loads((state / "settings.json").read_text())
+        self.url = f"http://127.0.0.1:{self.settings['port']}"
+        wait_until_serving(f"{self.url}/hub/api/", self.process, max(1.0, deadline - time.monotonic()), self.log,
+                           "JupyterHub")
+
+    def _check_alive(self, deadline: float) -> None:
+        if self.process.poll() is not None or time.monotonic() > deadline:
+            raise AssertionError("JupyterHub did not start:\n" + self.log())
+
+    def log(self) -> str:
+        self._log.flush()
+        return self.log_path.read_text()[-6000:]
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(40)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._log.close()
+        for name in ("proxy.pid",):  # the proxy outlives a killed hub: stop it by its recorded pid
+            pid_file = self.state / name
+            if pid_file.exists():
+                try:
+                    os.kill(int(pid_file.read_text().strip()), 9)
+                except (OSError, ValueError):
+                    pass
