@@ -14,6 +14,13 @@ marked on. This module computes those things the way the grader does
   percentage) within the grader's tolerance of the c = 1e9 test error rate;
 * ``huge_c_predicted_digit`` (Exercise 2): a sentence that names the digit as
   what a huge c, or the limit c -> infinity, predicts;
+* ``training_errors`` (Exercise 3): the reference model's errors on the
+  60,000 training images (c chosen by hold-out on the training set, as the
+  reference solution chooses it), found as that integer, or as its rate printed
+  to 0.01 points (or finer) within :data:`NEAR` characters after a word about
+  training. The grader's tolerance is wide (:func:`grading.checks.test_misc_training_errors`
+  says why), so any page that prints this count hands it to every student
+  whose model is near the reference;
 * Exercise 4's answer, the one-c and one-c-per-class test errors of the full
   training set (gradedlib's own search): both on one page, to the precision
   that a page prints them (0.01 points);
@@ -42,6 +49,7 @@ SOLUTION = ROOT / "solutions" / "gaussian_generative" / "gaussian_generative.ipy
 WRITTEN = ("exercise1_answer", "exercise2_answer", "exercise4_answer")
 SHINGLE = 8  # words in a row of a written answer that count as copying it
 PRINTED = 5e-5  # half of 0.01 percentage point: a test error printed as 4.35% is that value to here
+NEAR = 300  # characters before a training error rate in which a word about training must appear
 WINDOW = 60  # integers of a text within which ten graded counts must appear, in order, to be found
 
 
@@ -52,13 +60,16 @@ class GradedValues:
     huge_c_error_rate: float  # checked to HUGE_C_RATE_TOLERANCE
     huge_c_digit: int
     exercise4_errors: tuple  # (single c, one c per class) test errors of gradedlib's search
+    training_errors: int  # the reference model's errors on the 60,000 training images (Exercise 3)
+    n_train: int
 
 
 def graded_values() -> GradedValues:
     """The graded values and the numbers of the written answers, from MNIST, as the grader computes them.
 
-    Takes about a minute (a reference prediction of the test set, ten
-    eigendecompositions, gradedlib's per-class search of c).
+    Takes about two minutes (a reference prediction of the test set, ten
+    eigendecompositions, gradedlib's hold-out and per-class searches of c, a
+    prediction of the training set).
     """
     from gradedlib import GaussianGenerativeClassifier, choose_c
     from gradedlib.data import load_mnist
@@ -74,12 +85,18 @@ def graded_values() -> GradedValues:
     model = GaussianGenerativeClassifier(c=c_single).fit(X, y)
     err_single = float(np.mean(model.predict(Xt) != yt))
     err_per_class = float(np.mean(model.set_params(c=per_class.c).predict(Xt) != yt))
+    # Exercise 3: the reference solution holds out a sixth of the training set and chooses c on a grid
+    # of its own; gradedlib's hold-out search chooses the same c (3162.28 on MNIST), the book's c.
+    reference = model.set_params(c=choose_c(X, y).c)
+    training_errors = int(np.sum(reference.predict(X) != y))
     return GradedValues(
         zero_variance=tuple(int(v) for v in zero_variance_counts(X, y)),
         rank_deficit=tuple(int(X.shape[1] - r) for r in rank),
         huge_c_error_rate=float(np.mean(labels != yt)),
         huge_c_digit=int(np.bincount(labels, minlength=K).argmax()),
         exercise4_errors=(err_single, err_per_class),
+        training_errors=training_errors,
+        n_train=int(X.shape[0]),
     )
 
 
@@ -106,6 +123,7 @@ def _words(text: str) -> list:
 
 
 _INTEGER = re.compile(r"(?<![\d.])(\d{1,3}(?:,\d{3})+|\d+)(?![\d.]|,\d{3})")
+_TRAINING = re.compile(r"\btrain", re.I)
 _NUMBER = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?|\.\d+)\s*(%|\\%)?")
 # Words that put a sentence about the limit of a huge c (the regime of Exercise 2).
 _HUGE = r"(10\^\{?9\}?|1e\+?0?9|10\*\*9|billion|\\infty|∞|\blimit\b|huge c|c is huge)"
@@ -140,6 +158,14 @@ def _digit_sentences(text: str, digit: int) -> list:
     return found
 
 
+def _printed(match, rate: float) -> bool:
+    """Whether a number of :data:`_NUMBER` prints ``rate`` to 0.01 points or finer (a percentage or a fraction)."""
+    digits = match.group(1).split(".")[1] if "." in match.group(1) else ""
+    if match.group(2):
+        return len(digits) >= 2 and abs(float(match.group(1)) / 100 - rate) <= PRINTED
+    return len(digits) >= 4 and abs(float(match.group(1)) - rate) <= PRINTED
+
+
 def find_leaks(text: str, values: GradedValues, answers: dict, where: str = "") -> list:
     """One line per graded value or written-answer key that ``text`` gives away."""
     leaks = []
@@ -160,6 +186,16 @@ def find_leaks(text: str, values: GradedValues, answers: dict, where: str = "") 
                      f"{HUGE_C_RATE_TOLERANCE}) as {hits}")
     for sentence in _digit_sentences(text, values.huge_c_digit):
         leaks.append(f"{where}: the digit predicted at huge c ({values.huge_c_digit}, graded): {sentence!r}")
+    count = values.training_errors
+    if re.search(rf"(?<![\d.,])({count}|{count:,})(?!\d|[.,]\d)", text):
+        leaks.append(f"{where}: the reference model's training errors, {values.training_errors} of "
+                     f"{values.n_train} (graded: training_errors)")
+    train_rate = values.training_errors / values.n_train
+    found_rate = sorted({m.group(0) for m in _NUMBER.finditer(text)
+                         if _printed(m, train_rate) and _TRAINING.search(text, max(0, m.start() - NEAR), m.start())})
+    if found_rate:
+        leaks.append(f"{where}: the reference model's training error rate {train_rate:.2%} after a word about "
+                     f"training, as {found_rate} (graded: training_errors = rate x {values.n_train})")
     single, per_class = values.exercise4_errors
     found_single = [s for v, s in numbers if s.endswith("%") and abs(v - single) <= PRINTED]
     found_pc = [s for v, s in numbers if s.endswith("%") and abs(v - per_class) <= PRINTED]

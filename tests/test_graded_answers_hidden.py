@@ -2,7 +2,8 @@
 
 The book is public and students install the wheel. :mod:`grading.answer_keys`
 computes what the grader checks (the per-class zero-variance counts, the
-c = 1e9 error rate to the grader's tolerance and its predicted digit) and what
+c = 1e9 error rate to the grader's tolerance and its predicted digit, the
+reference model's errors on the training set) and what
 the written answers of Exercises 1, 2 and 4 are marked on (the training set's
 rank deficits, its one-c and per-class test errors, the reference solution's
 own sentences), and finds them in a text. Here it reads every built HTML
@@ -150,6 +151,7 @@ def _first_edition_texts(values):
     zv, deficit = values.zero_variance, values.rank_deficit
     table = "\n".join(f"{j:5d}  {6000 + j:6d}  {784 - d:4d}  {d:12d}  {z:20d}" for j, (d, z) in enumerate(zip(deficit, zv)))
     single, per_class = values.exercise4_errors
+    count, n = values.training_errors, values.n_train
     return {
         "zero-variance counts": f"always-zero pixels within each class:   {list(zv)}",
         "table": "digit  images  rank  rank deficit  zero-variance pixels\n" + table,
@@ -159,13 +161,22 @@ def _first_edition_texts(values):
         "digit": f"As \\(c \\to \\infty\\) every test image is called a {values.huge_c_digit}.",
         "digit, everything": f"so the final outcome, everything called a {values.huge_c_digit}, cannot tell",
         "exercise 4": f"test error: single c {single:.2%}, per-class c {per_class:.2%}",
+        # chapter 05 of the third edition: a visible cell, then the prose
+        "training errors": f"training error {count / n:.2%}  ({count} of {n})",
+        "training errors, prose": f"The training error is {count / n:.2%} ({count:,} images): lower, as it should be",
+        "training error count": f"c = 3162: {count} training errors out of {n}.",
+        "training error rate": f"The training error is {count / n:.2%}: lower, as it should be, but not zero.",
     }
 
 
 @pytest.mark.parametrize("kind", ["zero-variance counts", "table", "rate", "rate as a fraction", "digit",
-                                  "digit, everything", "exercise 4"])
+                                  "digit, everything", "exercise 4", "training errors", "training errors, prose",
+                                  "training error count", "training error rate"])
 def test_the_scanner_finds_what_the_first_edition_printed(values, answers, kind):
-    assert find_leaks(_first_edition_texts(values)[kind], values, answers, kind) != []
+    leaks = find_leaks(_first_edition_texts(values)[kind], values, answers, kind)
+    assert leaks != []
+    if kind.startswith("training"):
+        assert any("training_errors" in leak for leak in leaks), leaks
 
 
 def test_the_scanner_finds_a_copied_written_answer(values, answers):
@@ -176,9 +187,17 @@ def test_the_scanner_finds_a_copied_written_answer(values, answers):
 
 
 def test_the_scanner_spares_values_outside_the_tolerance(values, answers):
-    """A rate 0.06 points off, the counts out of order, another digit at huge c: not the graded answers."""
+    """A rate 0.06 points off, the counts out of order, another digit at huge c: not the graded answers.
+
+    Nor another count of training errors, a training error rate 0.03 points
+    off, or the training error rate printed far from any word about training.
+    """
     shuffled = list(values.zero_variance[1:]) + [values.zero_variance[0]]
     other_digit = (values.huge_c_digit + 6) % 10
+    count, n = values.training_errors, values.n_train
     text = (f"error {100 * (values.huge_c_error_rate + 6e-4):.2f}% and counts {shuffled}. "
-            f"As \\(c \\to \\infty\\) every test image is called a {other_digit}.")
+            f"As \\(c \\to \\infty\\) every test image is called a {other_digit}. "
+            f"On a sample: {count // 6 + 1} training errors in {n // 6:,} images; "
+            f"at another c, {count + 37:,} training errors, a training error of {(count + 18) / n:.2%}. "
+            + "And " * 80 + f"a test error of {count / n:.2%}.")
     assert find_leaks(text, values, answers, "page") == []
