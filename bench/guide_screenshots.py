@@ -7,10 +7,10 @@ instructor in Chromium; about five minutes on two cores) with its tmp folder
 in a fresh temporary folder, then copies one screenshot of each kind into
 ``--out``:
 
-* ``jupyterhub-assignments.png``: a student's Assignments tab after fetching;
-* ``jupyterhub-formgrader.png``: the formgrader with a submission open, a
+* ``hub-assignments.png``: a student's Assignments tab after fetching;
+* ``hub-formgrader.png``: the formgrader with a submission open, a
   manual score and a comment entered;
-* ``jupyterhub-feedback.png``: a student's feedback page (late, failed checks
+* ``hub-feedback.png``: a student's feedback page (late, failed checks
   and the grader's comment).
 
 It also writes the run's phase times (the test prints them: set-up, the
@@ -35,9 +35,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _results  # noqa: E402
 SHOTS = {
-    "student-assignments-tab.png": "jupyterhub-assignments.png",
-    "formgrader-submission.png": "jupyterhub-formgrader.png",
-    "student-feedback.png": "jupyterhub-feedback.png",
+    "student-assignments-tab.png": "hub-assignments.png",
+    "formgrader-submission.png": "hub-formgrader.png",
+    "student-feedback.png": "hub-feedback.png",
 }
 
 
@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="gm-guide-shots-") as tmp:
         env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
         proc = subprocess.run(
-            [sys.executable, "-m", "pytest", "tests/test_course_loop.py", "-p", "no:cacheprovider", "-q", "-s",
+            [sys.executable, "-m", "pytest", "tests/test_course_loop.py", "-p", "no:cacheprovider", "-q", "-s", "-n", "0",
              f"--basetemp={tmp}/pytest"], cwd=ROOT, env=env, capture_output=True, text=True)
         if proc.returncode != 0:
             print(proc.stdout[-6000:], proc.stderr[-3000:], sep="\n")
@@ -69,6 +69,9 @@ def main(argv: list[str] | None = None) -> int:
             shutil.copyfile(found[name], out / target)
             print(f"wrote {out / target}")
     lines = [line for line in proc.stdout.splitlines() if re.match(r"^(phases|validation) \(s\):", line)]
+    if not lines:
+        print(proc.stdout[-3000:], "the test printed no phase times", sep="\n", file=sys.stderr)
+        return 1
     table = "\n".join(f"{name:<44} {float(value):8.1f} s" for line in lines
                       for name, value in re.findall(r"\s*([^,;]+?) ([\d.]+)(?=,|;|$)", line.split(":", 1)[1]))
     path = _results.write("guide_screenshots", "The course loop on JupyterHub (bench/guide_screenshots.py)", table,

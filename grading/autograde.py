@@ -350,6 +350,13 @@ def main(argv=None) -> int:
                                        config.CourseDirectory.get("source_directory") or "source")
         print(f"python -m grading autograde: nothing was graded: {for_terminal(advice)}", file=sys.stderr)
         return 2
+    if not sources:
+        # nbgrader would record every submission with no notebook and no score, and the cache would then keep
+        # the sandbox's results as "graded earlier" for the next run
+        print(f"python -m grading autograde: nothing was graded: the gradebook has the assignment "
+              f"{args.assignment!r} but none of its notebooks: run `nbgrader generate_assignment "
+              f"{args.assignment} --force` first (it records the notebooks and their graded cells)", file=sys.stderr)
+        return 2
     cache = Path(config.SandboxedExecute.get("cache_dir") or course / ".grading-cache")
     out_dir = cache / "graded" / args.assignment
     todo = pending_submissions(course, args.assignment, args.student, args.force)

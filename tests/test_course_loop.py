@@ -101,6 +101,30 @@ def _grades(course: Path) -> dict:
     return out
 
 
+def _sourced(env_file: Path, user: str) -> dict:
+    """The environment after ``. env_file`` in a shell of ``user`` (as the instructors' guide has them do)."""
+    out = as_user(user, ["/bin/sh", "-c", f". {env_file} && env -0"], Path("/"), {"PATH": "/usr/bin:/bin"}, timeout=60)
+    assert out.returncode == 0, out.stderr
+    env = dict(item.split("=", 1) for item in out.stdout.split("\0") if "=" in item)
+    return {k: v for k, v in env.items() if k.startswith(("GM_", "JUPYTER_")) or k in ("PATH", "LANG")}
+
+
+def _comments(course: Path) -> dict:
+    """{"student:grade id": the grader's comment} from the gradebook (read-only)."""
+    return dict(_ro(course / "gradebook.db", """
+        SELECT submitted_assignment.student_id || ':' || base_cell.name, comment.manual_comment
+        FROM comment JOIN base_cell ON comment.cell_id = base_cell.id
+        JOIN submitted_notebook ON comment.notebook_id = submitted_notebook.id
+        JOIN submitted_assignment ON submitted_notebook.assignment_id = submitted_assignment.id"""))
+
+
+def _saved(course: Path, student: str, answers: dict) -> bool:
+    """Whether the gradebook holds every score and comment of ``answers`` for ``student``."""
+    grades, comments = _grades(course)[student], _comments(course)
+    return all(grades[g][1] == points and (comment is None or comments.get(f"{student}:{g}") == comment)
+               for g, (points, comment) in answers.items())
+
+
 @pytest.fixture
 def world(tmp_path_factory):
     """Users, a Python they can run, the prepared course in the instructor's home, the exchange; removed after."""
@@ -156,11 +180,8 @@ def test_the_course_loop_through_jupyterhub_and_the_browser(world, tmp_path):
 
     hub = Hub(course=course, instructor=instructor, students=[names[k] for k in ("ada", "bob", "cyd")],
               exchange=exchange, state=state, python=python, password_file=world["password"], log=base / "hub.log")
-    # the instructor's commands see what a terminal of their server sees (jupyterhub_config.py's environment)
-    env["JUPYTER_CONFIG_PATH"] = os.pathsep.join([hub.settings["nbgrader_config_dir"],
-                                                  *hub.settings["jupyter_config_path"]])
-    env["JUPYTER_PATH"] = os.pathsep.join(hub.settings["jupyter_path"])
-    env["GM_NBGRADER_COURSE_ID"] = hub.settings["course_id"]
+    # the instructor's commands see what a terminal of their server sees: STATE/instructor.env
+    env.update(_sourced(state / "instructor.env", instructor))
     try:
         # ---- the instructor: roster, due date 36 hours ago, release ----
         due = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) - dt.timedelta(hours=36)
@@ -262,6 +283,12 @@ def test_the_course_loop_through_jupyterhub_and_the_browser(world, tmp_path):
                         teacher.page.screenshot(path=tmp_path / f"formgrader-{key}-failed.png", full_page=True)
                         raise AssertionError(f"no score box on {teacher.page.url}: "
                                              f"{teacher.page.locator('body').inner_text()[:3000]}\n{teacher.console[-20:]}")
+                    # the page's grades and comments are bound to their inputs only after two API calls: a
+                    # score typed before that is never saved (formgrader.loaded stays false here: its init
+                    # ends with MathJax, from a CDN this test does not reach)
+                    teacher.page.wait_for_function(
+                        "window.formgrader && formgrader.grades && formgrader.grades.loaded"
+                        " && formgrader.comments && formgrader.comments.loaded", timeout=60_000)
                     for grade_id, (points, comment) in answers.items():
                         box = teacher.page.locator(f"input.score#{grade_id}")
                         box.fill(f"{points:g}")
@@ -273,17 +300,16 @@ def test_the_course_loop_through_jupyterhub_and_the_browser(world, tmp_path):
                         teacher.page.wait_for_timeout(400)
                     if key == "bob":
                         teacher.page.screenshot(path=tmp_path / "formgrader-submission.png", full_page=False)
-                    teacher.page.wait_for_timeout(1200)
+                    deadline = time.monotonic() + 60  # saved (the formgrader's PUTs answered) before leaving the page
+                    while not _saved(course, names[key], answers):
+                        assert time.monotonic() < deadline, (key, _grades(course)[names[key]], teacher.console[-10:])
+                        teacher.page.wait_for_timeout(300)
                 teacher.close()
                 grades = _grades(course)
                 for key, answers in MANUAL.items():
                     for grade_id, (points, _) in answers.items():
                         assert grades[names[key]][grade_id][1] == points, (key, grade_id, grades[names[key]][grade_id])
-                comments = dict(_ro(course / "gradebook.db", """
-                    SELECT submitted_assignment.student_id || ':' || base_cell.name, comment.manual_comment
-                    FROM comment JOIN base_cell ON comment.cell_id = base_cell.id
-                    JOIN submitted_notebook ON comment.notebook_id = submitted_notebook.id
-                    JOIN submitted_assignment ON submitted_notebook.assignment_id = submitted_assignment.id"""))
+                comments = _comments(course)
                 assert comments[f"{names['bob']}:exercise2_answer"] == MANUAL["bob"]["exercise2_answer"][1], comments
                 phases.done("formgrader")
 

@@ -23,9 +23,11 @@ import argparse
 import json
 import os
 import pwd
+import shlex
 import shutil
 import socket
 import stat
+import subprocess
 import sys
 from pathlib import Path
 
@@ -97,21 +99,52 @@ def settings(args: argparse.Namespace) -> dict:
     python = os.path.abspath(args.python)
     if not os.access(python, os.X_OK):
         fail(f"--python {python} is not executable")
+    problem = _runs_as(args.instructor, python)
+    if problem:
+        fail(f"the users cannot run --python {python} ({problem}): make the environment from a Python that every "
+             "user can run, outside /root (for instance /usr/bin/python3 -m venv /opt/generative-mnist), and "
+             "install jupyterhub and the course's grading extra into it")
     if args.password_file and not Path(args.password_file).is_file():
         fail(f"--password-file {args.password_file} does not exist")
     # this environment's Jupyter configuration (nbgrader's server extensions) and data (its lab extension),
     # also for a --python whose own prefix is another (a venv that takes its packages from this one)
     config_path, data_path = _jupyter_dirs(sys.prefix)
     state = Path(args.state).resolve()
+    exchange = str(Path(args.exchange).resolve())
+    user_env = {
+        # the environment's programs (nbgrader shells out to alembic) before the system's
+        "PATH": os.pathsep.join([os.path.dirname(python), "/usr/local/bin", "/usr/bin", "/bin"]),
+        # the hub-side nbgrader_config.py first, then the environment's Jupyter configuration and extensions
+        "JUPYTER_CONFIG_PATH": os.pathsep.join([str(state / "nbgrader"), *config_path]),
+        "JUPYTER_PATH": os.pathsep.join(data_path),
+        "GM_NBGRADER_EXCHANGE": exchange,
+        "GM_NBGRADER_COURSE_ID": args.course_id,
+        "LANG": "C.UTF-8",
+    }
     return {
         "ip": args.ip, "port": args.port or _free_port(), "hub_port": _free_port(), "proxy_api_port": _free_port(),
         "proxy": proxy, "state": str(state), "instructor": args.instructor, "students": students,
-        "course": str(course), "course_id": args.course_id, "exchange": str(Path(args.exchange).resolve()),
+        "course": str(course), "course_id": args.course_id, "exchange": exchange,
         "python": python, "nbgrader_config_dir": str(state / "nbgrader"),
         "jupyter_config_path": config_path, "jupyter_path": data_path,
         "authenticator": "shared-password" if args.password_file else "pam",
         "password_file": str(Path(args.password_file).resolve()) if args.password_file else None,
+        # every user's server, and the instructor's (which also reads the course's configuration)
+        "user_env": user_env, "instructor_env": dict(user_env, GM_COURSE_ROOT=str(course)),
     }
+
+
+def _runs_as(user: str, python: str) -> str | None:
+    """None when ``user`` can start ``python`` and import the users' servers' packages with it, else what failed."""
+    runuser = shutil.which("runuser", path="/usr/sbin:/sbin:/usr/bin:/bin")
+    if runuser is None:
+        return None  # not Linux's util-linux: the hub's own spawn will say
+    probe = subprocess.run([runuser, "-u", user, "--", python, "-c", "import jupyterhub.singleuser, nbgrader"],
+                           cwd="/", capture_output=True, text=True, timeout=120)
+    if probe.returncode == 0:
+        return None
+    lines = (probe.stderr or probe.stdout).strip().splitlines()
+    return f"as {user}: " + (lines[-1] if lines else f"exit status {probe.returncode}")
 
 
 def prepare(s: dict) -> Path:
@@ -128,6 +161,11 @@ def prepare(s: dict) -> Path:
     target.chmod(0o644)
     path = state / "settings.json"
     path.write_text(json.dumps(s, indent=2) + "\n")
+    # what a terminal of the instructor's server has, for the instructor's commands outside it:
+    # runuser -u INSTRUCTOR -- sh -c '. STATE/instructor.env && cd COURSE && nbgrader ...'
+    env_file = state / "instructor.env"
+    env_file.write_text("".join(f"export {k}={shlex.quote(v)}\n" for k, v in s["instructor_env"].items()))
+    env_file.chmod(0o644)
     return path
 
 

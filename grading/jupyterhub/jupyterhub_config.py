@@ -56,24 +56,17 @@ c.Spawner.cmd = [S["python"], "-m", "jupyterhub.singleuser"]
 c.Spawner.default_url = "/lab"
 c.Spawner.start_timeout = 120
 c.Spawner.http_timeout = 120
-_env = {
-    # the environment's programs (nbgrader shells out to alembic) before the system's
-    "PATH": os.pathsep.join([os.path.dirname(S["python"]), "/usr/local/bin", "/usr/bin", "/bin"]),
-    # the hub-side nbgrader_config.py first, then the environment's Jupyter configuration and extensions
-    "JUPYTER_CONFIG_PATH": os.pathsep.join([S["nbgrader_config_dir"], *S["jupyter_config_path"]]),
-    "JUPYTER_PATH": os.pathsep.join(S["jupyter_path"]),
-    "GM_NBGRADER_EXCHANGE": S["exchange"],
-    "GM_NBGRADER_COURSE_ID": S["course_id"],
-    "LANG": "C.UTF-8",
-}
-c.Spawner.environment = _env
+# the settings' user_env: PATH (the environment first: nbgrader runs alembic), JUPYTER_CONFIG_PATH (the
+# hub-side nbgrader_config.py first), JUPYTER_PATH, the exchange and the course id; the instructor's adds
+# GM_COURSE_ROOT (written to STATE/instructor.env for commands outside the server)
+c.Spawner.environment = dict(S["user_env"])
 
 
 def _pre_spawn(spawner):
     """The instructor's server starts in the course folder and reads the course's configuration."""
     if spawner.user.name == S["instructor"]:
         spawner.notebook_dir = S["course"]
-        spawner.environment = dict(_env, GM_COURSE_ROOT=S["course"])
+        spawner.environment = dict(S["instructor_env"])
 
 
 c.Spawner.pre_spawn_hook = _pre_spawn
