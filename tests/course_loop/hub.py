@@ -7,11 +7,10 @@ import pwd
 import shutil
 import subprocess
 import sys
-import sysconfig
 import time
 from pathlib import Path
 
-from assignment_fixtures.course import BIN, ROOT
+from assignment_fixtures.course import ROOT
 from servers import wait_until_serving
 
 RUNUSER = shutil.which("runuser", path="/usr/sbin:/sbin:/usr/bin:/bin") or "runuser"
@@ -24,43 +23,25 @@ def system_python() -> str | None:
 
 
 def users_python(folder: Path) -> str:
-    """A virtual environment in ``folder`` (readable by everybody) whose packages are this environment's,
-    with an ``alembic`` command (nbgrader shells out to it); returns its interpreter."""
-    base = system_python()
-    subprocess.run([base, "-m", "venv", "--without-pip", str(folder)], check=True, capture_output=True)
-    python = folder / "bin" / "python"
-    site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                          check=True, capture_output=True, text=True).stdout.strip()
-    ours = sorted({sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]})
-    Path(site, "zz-course-environment.pth").write_text("".join(f"import site; site.addsitedir({p!r})\n" for p in ours))
-    _install_requirements_for(str(python), site)
-    for name, module in (("alembic", "alembic.config"), ("nbgrader", "nbgrader.apps.nbgraderapp")):
-        script = folder / "bin" / name
-        script.write_text(f"#!{python}\nimport sys\nfrom {module} import main\nsys.exit(main())\n")
-        script.chmod(0o755)
-    return str(python)
-
-
-def _install_requirements_for(python: str, site: str) -> None:
-    """Install into ``site`` the project's requirements whose markers hold for ``python`` and not for this
-    interpreter (the system's Python may be an older patch release: see the ``grading`` extra), so that the
-    users' servers run what ``pip install .[grading]`` would give them."""
-    import json
+    """The course's environment as the instructors' guide installs it, in ``folder``: a virtual environment of the
+    system's Python with ``pip install "<course>[grading]" "jupyterhub..."`` (not editable: nothing of it lives in
+    the repository, which may be in a folder the users cannot enter, such as root's home). Returns its
+    interpreter."""
     import tomllib
 
-    from packaging.markers import default_environment
-    from packaging.requirements import Requirement
-
-    theirs = json.loads(subprocess.run(
-        [python, "-c", "import json; from packaging.markers import default_environment as d; print(json.dumps(d()))"],
-        check=True, capture_output=True, text=True).stdout)
-    ours = default_environment()
-    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
-    wanted = [str(r) for r in map(Requirement, extras["grading"])
-              if r.marker and r.marker.evaluate(theirs) and not r.marker.evaluate(ours)]
-    if wanted:
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", site,
-                        *(w.split(";")[0] for w in wanted)], check=True, capture_output=True)
+    source = folder.parent / "course-source"  # the package's files only: another test may be building in ROOT
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
+        ".git", ".venv", ".ci-venv", "venv", "_build", ".cache", "build", "dist", "*.egg-info", "__pycache__",
+        "tests", "book", "bench", "solutions", "exercises", "grading", "guides", ".grading-cache"))
+    hub = next(r for r in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+               ["dev"] if r.startswith("jupyterhub"))
+    subprocess.run([system_python(), "-m", "venv", str(folder)], check=True, capture_output=True)
+    python = folder / "bin" / "python"
+    install = subprocess.run([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check",
+                              f"{source}[grading]", hub], capture_output=True, text=True, timeout=1500)
+    assert install.returncode == 0, f"installing the course's environment failed:\n{install.stderr[-4000:]}"
+    shutil.rmtree(source)
+    return str(python)
 
 
 def create_user(name: str) -> Path:
@@ -95,10 +76,11 @@ class Hub:
         self.log_path = log
         self._log = open(log, "w")
         self.state = state
-        args = [sys.executable, "-m", "grading.jupyterhub", "--course", str(course), "--instructor", instructor,
+        args = [python, "-m", "grading.jupyterhub", "--course", str(course), "--instructor", instructor,
                 "--students", ",".join(students), "--exchange", str(exchange), "--state", str(state),
                 "--port", "0", "--password-file", str(password_file), "--python", python]
-        env = dict(os.environ, PATH=BIN + os.pathsep + os.environ.get("PATH", ""))
+        env = dict(os.environ, PATH=os.path.dirname(python) + os.pathsep + os.environ.get("PATH", ""))
+        env.pop("VIRTUAL_ENV", None)
         env["PYTHONPATH"] = str(ROOT)
         self.process = subprocess.Popen(args, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT)
         import json
