@@ -169,9 +169,7 @@ def test_the_course_loop_through_jupyterhub_and_the_browser(world, tmp_path):
     instructor = names["instructor"]
     student_ids = {names[k]: k for k in ("ada", "bob", "cyd", "dee")}
     state, exchange = base / "state", base / "exchange"
-    env = {"PATH": f"{os.path.dirname(python)}:/usr/bin:/bin", "HOME": f"/home/{instructor}", "LANG": "C.UTF-8",
-           "JUPYTER_CONFIG_PATH": f"{state / 'nbgrader'}", "GM_NBGRADER_EXCHANGE": str(exchange),
-           "GM_COURSE_ROOT": str(course)}
+    env = {"HOME": f"/home/{instructor}"}  # and, once the hub has written it, STATE/instructor.env (below)
 
     def instructor_run(*args, timeout=1200) -> subprocess.CompletedProcess:
         proc = as_user(instructor, list(args), course, env, timeout=timeout)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import pwd
 import shutil
@@ -83,8 +84,6 @@ class Hub:
         env.pop("VIRTUAL_ENV", None)
         env["PYTHONPATH"] = str(ROOT)
         self.process = subprocess.Popen(args, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT)
-        import json
-
         deadline = time.monotonic() + 60
         while not (state / "settings.json").exists():
             self._check_alive(deadline)
