@@ -363,7 +363,10 @@ def test_the_course_loop_through_jupyterhub_and_the_browser(world, tmp_path):
                     listing = json.loads(answer["body"])
                     (folder,) = [e["name"] for e in listing["content"]]
                     s.page.goto(f"{s.base}/files/{ASSIGNMENT}/feedback/{folder}/{ASSIGNMENT}.html")
+                    # the maths is typeset offline, by the MathJax written into the page (grading/feedback_page.py)
+                    s.page.locator("mjx-container").first.wait_for(timeout=60_000)
                     text = " ".join(s.page.locator("body").inner_text().split())
+                    assert "\\pi_j" not in text and "\\Sigma_j" not in text, (key, text[:800])
                     score = float(rows[names[key]]["score"])
                     assert f"(Score: {score:.1f} / 30.0)" in text or f"(Score: {score:g} / 30" in text, (key, text[:500])
                     failed = s.page.locator("div.failed-cell").count()

@@ -20,9 +20,11 @@ BIN = os.path.dirname(sys.executable)
 
 
 def make_course(directory: Path) -> Path:
-    """Copy what the instructor needs (config, plugins, solutions) into ``directory``."""
+    """Copy what the instructor needs (config, plugins, solutions, the vendored MathJax of the feedback pages)
+    into ``directory``, as a clone of the course repository holds them."""
     directory.mkdir(parents=True, exist_ok=True)
     shutil.copy2(ROOT / "nbgrader_config.py", directory / "nbgrader_config.py")
+    shutil.copytree(ROOT / "_vendor", directory / "_vendor")
     shutil.copytree(ROOT / "grading", directory / "grading", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(ROOT / "solutions", directory / "solutions", ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     return directory
