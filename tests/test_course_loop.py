@@ -277,10 +277,10 @@ def test_the_course_loop_through_jupyterhub_and_the_browser(world, tmp_path):
                                                               teacher.page.locator("body").inner_text()[:3000])
                     try:
                         teacher.page.wait_for_selector("input.score#exercise1_answer", timeout=60_000)
-                    except Exception:
+                    except Exception as exc:
                         teacher.page.screenshot(path=tmp_path / f"formgrader-{key}-failed.png", full_page=True)
                         raise AssertionError(f"no score box on {teacher.page.url}: "
-                                             f"{teacher.page.locator('body').inner_text()[:3000]}\n{teacher.console[-20:]}")
+                                             f"{teacher.page.locator('body').inner_text()[:3000]}\n{teacher.console[-20:]}") from exc
                     # the page's grades and comments are bound to their inputs only after two API calls: a
                     # score typed before that is never saved (formgrader.loaded stays false here: its init
                     # ends with MathJax, from a CDN this test does not reach)
@@ -369,7 +369,7 @@ def test_the_course_loop_through_jupyterhub_and_the_browser(world, tmp_path):
                     failed = s.page.locator("div.failed-cell").count()
                     lost = {n for n, (a, _, mx) in grades[names[key]].items() if n.startswith("test_") and a != mx}
                     assert failed == len(lost), (key, failed, lost)
-                    for _, (points, comment) in MANUAL[key].items():
+                    for _points, comment in MANUAL[key].values():
                         if comment:
                             assert comment in text, (key, comment)
                     if key == "bob":

@@ -114,7 +114,7 @@ def test_two_graders_at_once_into_one_postgresql_gradebook(postgres, tmp_path):
         assignment = gb.find_assignment(ASSIGNMENT)
         submissions = {s.student.id: s for s in assignment.submissions}
         assert sorted(submissions) == sorted(sum(GROUPS, []))
-        for student, submission in submissions.items():
+        for student in submissions:
             notebook = gb.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, student)
             autograded = {g.name: g.auto_score for g in notebook.grades if g.cell_type == "code"}
             assert len(autograded) == 14, student  # every autograded cell once

@@ -21,8 +21,8 @@ import pytest
 
 matplotlib.use("Agg")
 
-from bookcheck import check_site, chromium_for_tests  # noqa: E402
-from report_fixtures.classroom import (  # noqa: E402
+from bookcheck import check_site, chromium_for_tests
+from report_fixtures.classroom import (
     ASSIGNMENT,
     AUTO_CELLS,
     CLASS,
@@ -35,7 +35,7 @@ from report_fixtures.classroom import (  # noqa: E402
     shared_course,
 )
 
-from grading import report  # noqa: E402
+from grading import report
 
 pytestmark = pytest.mark.slow  # builds a gradebook (~10 s) and runs the command (~20 s)
 
