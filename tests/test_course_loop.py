@@ -47,8 +47,9 @@ from assignment_fixtures.submissions import SUBMISSIONS
 from bookcheck import chromium_for_tests
 from course_loop.browser import HubSession, launch, open_assignments_as
 from course_loop.hub import Hub, as_user, create_user, remove_user, system_python, users_python
+from debian_packages import in_ci, need
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.sandbox, pytest.mark.nbgrader, pytest.mark.browser]
 
 PASSWORD = "course-loop-" + os.urandom(6).hex()
 MANUAL = {  # student -> grade id -> (points, comment)
@@ -132,9 +133,10 @@ def world(tmp_path_factory):
         pytest.skip("the hub's local process spawner and the test's users need root")
     if system_python() is None:
         message = "needs the system's Python of this version (the users cannot run an interpreter under /root)"
-        if os.environ.get("CI", "").strip().lower() in ("true", "1", "yes"):
+        if in_ci():
             pytest.fail(message)
         pytest.skip(message)
+    need("configurable-http-proxy")
     executable = chromium_for_tests()
     tag = f"{os.getpid() % 100000}"
     names = {"instructor": f"gmi{tag}", "ada": f"gma{tag}", "bob": f"gmb{tag}", "cyd": f"gmc{tag}", "dee": f"gmd{tag}"}

@@ -31,7 +31,7 @@ from assignment_fixtures.course import (ASSIGNMENT, BIN, NOTEBOOK, SOLUTION, bui
                                         nbgrader)
 from assignment_fixtures.submissions import SUBMISSIONS
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.sandbox, pytest.mark.nbgrader]
 
 DUE = "2026-12-04 17:00:00 UTC"
 COLUMN = "Gaussian generative (48213)"

@@ -118,6 +118,7 @@ def test_csv_scores_agree_with_the_specification(rows):
     assert float(rows["carol"]["hours_late"]) == pytest.approx(40.0)
 
 
+@pytest.mark.nbgrader
 def test_csv_scores_agree_with_nbgrader_export(course, rows, tmp_path):
     """nbgrader's own export of the same gradebook gives the same scores and penalties."""
     target = tmp_path / "grades.csv"
@@ -232,6 +233,7 @@ def test_page_lists_similar_submissions_side_by_side(page):
     assert "<mark>" in similar
 
 
+@pytest.mark.browser
 def test_page_opens_in_chromium_without_errors(output):
     chromium = chromium_for_tests()
     (result,) = check_site(output, ["report.html"], chromium=chromium, timeout=60)
