@@ -12,11 +12,11 @@ import sys
 # grading/nbgrader_plugins.py lives next to this file.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from grading.nbgrader_plugins import HideHiddenTests, SandboxedExecute  # noqa: E402
-from grading.sanitize_preprocessor import SanitizeNotebook  # noqa: E402
-from grading.stderr_streams import StderrAsStdout  # noqa: E402
-from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor  # noqa: E402
-from nbgrader.preprocessors import (  # noqa: E402
+from grading.nbgrader_plugins import HideHiddenTests, SandboxedExecute
+from grading.sanitize_preprocessor import SanitizeNotebook
+from grading.stderr_streams import StderrAsStdout
+from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
+from nbgrader.preprocessors import (
     AssignLatePenalties,
     CheckCellMetadata,
     GetGrades,

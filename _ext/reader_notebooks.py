@@ -148,7 +148,7 @@ def notebooks_branch(app) -> str:
     return value
 
 
-def check_config(app, config) -> None:
+def check_config(app, config) -> None:  # noqa: ARG001 - Sphinx's config-inited signature
     """Stop the build at once on a wrong notebooks repository or branch (``config-inited``)."""
     notebooks_repository(app)
     notebooks_branch(app)
@@ -383,7 +383,7 @@ def add_launch_bar(app, doctree, docname):
         doctree.insert(0, node)
 
 
-def remember_notebook_docs(app, env, docnames):
+def remember_notebook_docs(app, env, docnames):  # noqa: ARG001 - Sphinx's env-before-read-docs signature
     # Recomputed on every build, so that it is right for pages Sphinx does not re-read.
     env.reader_notebook_docs = set(notebook_docs(app))
 

@@ -12,7 +12,7 @@ gradedlib defines and nothing else.
 from __future__ import annotations
 
 
-def _skip_foreign(app, what, name, obj, skip, options):
+def _skip_foreign(app, what, name, obj, skip, options):  # noqa: ARG001 - Sphinx's autodoc-skip-member signature
     module = getattr(obj, "__module__", None)
     if what == "class" and isinstance(module, str) and not module.startswith("gradedlib"):
         return True

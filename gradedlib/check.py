@@ -789,7 +789,7 @@ def main(args) -> int:
         import nbformat
 
         nbformat.read(path, as_version=4)
-    except Exception as exc:  # not JSON, not a notebook
+    except Exception as exc:  # noqa: BLE001 - not JSON, not a notebook
         sys.stderr.write(f"gradedlib check: error: NOTEBOOK must be a Jupyter notebook (.ipynb). Could not read "
                          f"{str(path)!r}: {type(exc).__name__}: {_first_line(str(exc))}\n")
         return 2
@@ -797,7 +797,7 @@ def main(args) -> int:
     try:
         report = run_check(path, timeout=args.timeout, kernel_name=args.kernel, progress=progress.say,
                            blas_threads=getattr(args, "threads", GRADER_BLAS_THREADS))
-    except Exception as exc:  # the kernel could not start, for example
+    except Exception as exc:  # noqa: BLE001 - the kernel could not start, for example
         sys.stderr.write(f"gradedlib check: error: could not run {str(path)!r}: {type(exc).__name__}: "
                          f"{_first_line(str(exc))}\n")
         return 2

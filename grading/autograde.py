@@ -430,7 +430,7 @@ def main(argv=None) -> int:
     (cache / "last-nbgrader-autograde.log").write_text(log)
     _write_summaries(course, args.assignment, results)
     _record_not_gradable(cache, args.assignment, results)
-    _summary(course, args.assignment, results, config, started)
+    _summary(args.assignment, results, config, started)
     not_gradable = [r for r in results if r["status"] == "not gradable"]
     if not_gradable:
         from collections import Counter
@@ -504,7 +504,7 @@ def _write_summaries(course: Path, assignment: str, results: list) -> None:
         tmp.replace(folder / "grading_summary.json")
 
 
-def _summary(course: Path, assignment: str, results: list, config, started: float) -> None:
+def _summary(assignment: str, results: list, config, started: float) -> None:
     from nbgrader.api import Gradebook, MissingEntry
 
     rows = []

@@ -316,7 +316,7 @@ class NotebookExecutor(LoggingConfigurable):
         for attempt in range(1, attempts + 1):
             try:
                 return self._start(client, io_dir, student_root)
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 self._stop(client, client.km)
                 tail = self._stderr.last_line() if getattr(self, "_stderr", None) else ""
                 why = f"{type(exc).__name__}: {exc}" + (f"; its last error line: {tail}" if tail else "")

@@ -103,7 +103,7 @@ def _image_ok(url: str, attachments=()) -> bool:
     return scheme.group(1) == "https" or _IMAGE_DATA.fullmatch(plain) is not None
 
 
-def _keep_attribute(tag: str, attribute: str, value: str) -> str | None:
+def _keep_attribute(tag: str, attribute: str, value: str) -> str | None:  # noqa: ARG001 - nh3's signature
     """nh3's attribute filter: URLs must pass :func:`_link_ok` (href) or :func:`_image_ok` (src)."""
     if attribute == "href":
         return value if _link_ok(value) else None

@@ -218,19 +218,13 @@ def find_chromium() -> str | None:
 def chromium_for_tests() -> str:
     """Return Chromium's path for a test; skip locally, fail in CI, when it is absent.
 
-    CI (environment variable ``CI`` set to ``true`` or ``1``) installs Chromium
-    (see ``.ci/run``), so a missing browser there is an error, not a reason to
-    skip the browser checks.
+    The tests that call it carry the ``browser`` marker, which does the same before they start
+    (``debian_packages.py``, ``conftest.py``).
     """
-    import pytest
+    from debian_packages import need
 
-    executable = find_chromium()
-    if executable is None:
-        message = "Chromium is not installed (Debian: apt-get install chromium); the browser checks need it."
-        if os.environ.get("CI", "").strip().lower() in ("true", "1", "yes"):
-            pytest.fail(f"{message} CI must install it.")
-        pytest.skip(message)
-    return executable
+    need("chromium")
+    return find_chromium()
 
 
 def html_pages(root) -> list[str]:

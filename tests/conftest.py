@@ -22,6 +22,23 @@ from gradedlib.model import GaussianGenerativeClassifier
 from gradedlib.selection import choose_c
 
 
+#: What each marker needs from Debian (tests/debian_packages.py).  ``sandbox`` needs a layer to grade in:
+#: bubblewrap, or the Landlock fallback where bubblewrap cannot run; ``sandbox("bubblewrap")`` marks a
+#: test of the bubblewrap layer itself.  ``nbgrader`` and ``slow`` need nothing from Debian.
+MARKER_PACKAGES = {"sandbox": ("sandbox",), "postgres": ("postgresql",), "browser": ("chromium",)}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    """Before any fixture: skip a test whose Debian package is missing, saying how to get it; in CI, fail it."""
+    from debian_packages import need
+
+    for marker in item.iter_markers():
+        if marker.name in MARKER_PACKAGES:
+            for name in marker.args or MARKER_PACKAGES[marker.name]:
+                need(name)
+
+
 @pytest.fixture(scope="session")
 def mnist_train():
     """The 60,000 training images and labels, (X uint8 (60000, 784), y uint8)."""

@@ -122,6 +122,7 @@ def _normalized(nb: NotebookNode) -> str:
 
 
 @pytest.mark.slow
+@pytest.mark.nbgrader
 def test_committed_release_equals_a_fresh_generation(tmp_path, release):
     course = make_course(tmp_path / "course")
     nbgrader(course, "db", "assignment", "add", ASSIGNMENT)

@@ -41,7 +41,7 @@ from assignment_fixtures.course import (
 )
 from assignment_fixtures.submissions import ALL_TESTS, SUBMISSIONS
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.sandbox, pytest.mark.nbgrader]
 
 WORKERS = 2
 

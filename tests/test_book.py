@@ -90,6 +90,7 @@ def test_no_chapter_shows_output_written_to_stderr(build):
     assert shown == {}, shown
 
 
+@pytest.mark.browser
 def test_every_page_is_clean_in_a_browser(build):
     assert build.returncode == 0, "the book did not build"
     chromium = chromium_for_tests()
@@ -155,6 +156,7 @@ def test_every_guide_page_has_the_search_box(build):
         assert re.search(r'<form[^>]*action="[^"]*search\.html"[^>]*>.*?name="q"', page, flags=re.S), guide
 
 
+@pytest.mark.browser
 def test_the_search_box_finds_the_guides(build):
     """Typed into a guide's search box, as a reader does: Sphinx's search, offline, lists the guide pages."""
     assert build.returncode == 0, "the book did not build"

@@ -93,6 +93,7 @@ def reports(tmp_path_factory):
     return {r.page: r for r in check_site(site, chromium=chromium, timeout=60)}
 
 
+@pytest.mark.browser
 def test_correct_pages_pass(reports):
     assert reports["good.html"].problems == []
     assert reports["good.html"].n_math == 2
@@ -100,6 +101,7 @@ def test_correct_pages_pass(reports):
     assert reports["other.html"].problems == []
 
 
+@pytest.mark.browser
 @pytest.mark.parametrize("page", sorted(BROKEN))
 def test_each_broken_page_fails_for_its_reason(reports, page):
     problems = reports[page].problems
@@ -132,6 +134,7 @@ def sphinx_site(tmp_path_factory):
     return out
 
 
+@pytest.mark.browser
 def test_search_site_lists_the_pages_that_hold_the_word(sphinx_site):
     from bookcheck import search_site
 
@@ -140,6 +143,7 @@ def test_search_site_lists_the_pages_that_hold_the_word(sphinx_site):
     assert found == {"needle": ["index.html"], "particular": ["other.html"], "qzxwvjk": []}
 
 
+@pytest.mark.browser
 def test_search_site_fails_on_a_page_without_a_search_box(sphinx_site):
     from bookcheck import search_site
 

@@ -21,7 +21,7 @@ from bookcheck import chromium_for_tests
 from graded_class_copy import copy_class
 from report_fixtures.classroom import ASSIGNMENT, CLASS, NOTEBOOK
 
-pytestmark = pytest.mark.slow  # one nbgrader generate_feedback (~10 s) and Chromium (~5 s)
+pytestmark = [pytest.mark.slow, pytest.mark.nbgrader]  # one nbgrader generate_feedback (~10 s) and Chromium (~5 s)
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = os.path.dirname(sys.executable)
@@ -103,6 +103,7 @@ def _open(browser, path):
     return page, [r for r in requests if not r.startswith("file:")], errors
 
 
+@pytest.mark.browser
 def test_the_page_reads_well_offline_in_chromium(feedback):
     from playwright.sync_api import sync_playwright
 

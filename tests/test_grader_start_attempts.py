@@ -24,7 +24,7 @@ from grading.failures import NotGradable  # noqa: E402
 from grading.probe import Probe, ProbeCall  # noqa: E402
 from grading.sandbox import Sandbox  # noqa: E402
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
 
 DIES = [sys.executable, "-c", "import sys; sys.exit(3)"]
 

@@ -43,6 +43,8 @@ from assignment_fixtures.course import ASSIGNMENT, NOTEBOOK, autograded_scores
 
 pytestmark = [
     pytest.mark.slow,
+    pytest.mark.sandbox,
+    pytest.mark.nbgrader,
     pytest.mark.skipif(os.geteuid() != 0, reason="mounting the small TMPDIR (a loop-mounted disk) needs root, as in CI"),
 ]
 
@@ -52,7 +54,7 @@ GRADER_RSS_LIMIT = 1.5e9
 CONTROL = {chr(c) for c in range(0x20) if c != 0x0A} | {chr(0x7F)} | {chr(c) for c in range(0x80, 0xA0)}
 
 
-@pytest.fixture(scope="module", params=["bubblewrap", "landlock"])
+@pytest.fixture(scope="module", params=[pytest.param("bubblewrap", marks=pytest.mark.sandbox("bubblewrap")), "landlock"])
 def graded(request, boundary_classes):
     return boundary_classes.get(request.param)
 

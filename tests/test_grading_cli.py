@@ -55,6 +55,7 @@ def test_doctor_outside_a_course_says_where_it_looked(tmp_path):
     assert out.returncode == 2 and f"no nbgrader_config.py in {tmp_path}" in out.stderr
 
 
+@pytest.mark.nbgrader
 def test_autograde_before_generate_assignment_grades_and_records_nothing(tmp_path):
     """A fresh clone with the assignment added to the gradebook but never generated: nbgrader would record each
     submission without a notebook (and the cache would call it "graded earlier" next time), so nothing runs."""

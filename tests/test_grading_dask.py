@@ -32,7 +32,7 @@ from assignment_fixtures.course import (
 )
 from assignment_fixtures.submissions import ALL_TESTS, SUBMISSIONS, Submission, prepend
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.sandbox, pytest.mark.nbgrader]
 distributed = pytest.importorskip("distributed")
 
 CLASS = {

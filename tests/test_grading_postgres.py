@@ -9,7 +9,6 @@ students, and checks that every grade is there exactly once.
 
 from __future__ import annotations
 
-import glob
 import os
 import shutil
 import socket
@@ -32,19 +31,12 @@ from assignment_fixtures.course import (
     seed_reference_times,
 )
 from assignment_fixtures.submissions import SUBMISSIONS
+from debian_packages import pg_bin
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.sandbox, pytest.mark.nbgrader]
 pytest.importorskip("psycopg2")
 
 GROUPS = (["release", "hooks"], ["prints_history", "kills_kernel"])
-
-
-def _pg_bin(name: str) -> str | None:
-    found = shutil.which(name)
-    if found:
-        return found
-    candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
-    return candidates[-1] if candidates else None
 
 
 def _as_nobody(args, **kwargs):
@@ -54,9 +46,7 @@ def _as_nobody(args, **kwargs):
 
 @pytest.fixture(scope="module")
 def postgres(tmp_path_factory):
-    initdb, pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
-    if not (initdb and pg_ctl):
-        pytest.fail("PostgreSQL server binaries (initdb, pg_ctl) are missing: apt-get install postgresql")
+    initdb, pg_ctl = pg_bin("initdb"), pg_bin("pg_ctl")  # there: the postgres marker checked (conftest.py)
     # Outside pytest's private temporary folder: the server's user must reach it.
     folder = Path(tempfile.mkdtemp(prefix="gm-postgres-"))
     os.chmod(folder, 0o777)
@@ -114,7 +104,7 @@ def test_two_graders_at_once_into_one_postgresql_gradebook(postgres, tmp_path):
         assignment = gb.find_assignment(ASSIGNMENT)
         submissions = {s.student.id: s for s in assignment.submissions}
         assert sorted(submissions) == sorted(sum(GROUPS, []))
-        for student, submission in submissions.items():
+        for student in submissions:
             notebook = gb.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, student)
             autograded = {g.name: g.auto_score for g in notebook.grades if g.cell_type == "code"}
             assert len(autograded) == 14, student  # every autograded cell once

@@ -48,7 +48,7 @@ from assignment_fixtures.render_attacks import ANSWERS, unsanitized_notebook
 from bookcheck import chromium_for_tests
 from servers import wait_until_serving
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.sandbox("bubblewrap"), pytest.mark.nbgrader]
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 SETTLE_MS = 2500  # after "load": handlers, fetches and toggles have long fired by then
@@ -232,6 +232,7 @@ def test_the_class_was_graded_as_usual(course):
         assert not lost, (student, lost)
 
 
+@pytest.mark.browser
 def test_formgrader_runs_nothing_from_the_submission(browser, course, jupyter, tmp_path):
     base, token = jupyter
     visit = Visit(browser, login_url=f"{base}/formgrader?token={token}")
@@ -260,6 +261,7 @@ def test_formgrader_runs_nothing_from_the_submission(browser, course, jupyter, t
         assert grade.manual_score == 1.5
 
 
+@pytest.mark.browser
 def test_feedback_runs_nothing_from_the_submission(browser, course, recorder, tmp_path):
     base, requests, folder = recorder
     visit = Visit(browser)
@@ -276,6 +278,7 @@ def test_feedback_runs_nothing_from_the_submission(browser, course, recorder, tm
         visit.close()
 
 
+@pytest.mark.browser
 def test_the_vectors_fire_in_an_unsanitized_rendering(browser, course, jupyter, recorder):
     """The control: nbconvert's HTMLExporter of the notebook with its outputs, served on both origins, runs them.
 

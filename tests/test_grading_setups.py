@@ -54,7 +54,7 @@ from assignment_fixtures.course import (
 )
 from assignment_fixtures.submissions import ALL_TESTS, SUBMISSIONS
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.sandbox, pytest.mark.nbgrader]
 
 CLASS = ("reference", "release", "reads_course")
 HONEST = ("reference", "release")
@@ -153,6 +153,7 @@ def sandboxed_totals():
     return {}
 
 
+@pytest.mark.sandbox("bubblewrap")
 def test_an_environment_under_tmp_grades_the_reference_24_of_24(template, tmp_path, sandboxed_totals):
     course = _course_copy(template, tmp_path / "course")
     env_dir = Path(tempfile.mkdtemp(prefix="gm-env-", dir="/tmp"))
@@ -169,6 +170,7 @@ def test_an_environment_under_tmp_grades_the_reference_24_of_24(template, tmp_pa
         shutil.rmtree(env_dir, ignore_errors=True)
 
 
+@pytest.mark.sandbox("bubblewrap")
 def test_an_ordinary_user_with_the_environment_in_their_home(template, tmp_path):
     if os.geteuid() != 0:
         pytest.skip("creating a user needs root")
@@ -238,6 +240,7 @@ def test_where_bubblewrap_cannot_run_the_fallback_layer_grades(template, tmp_pat
         assert {s: totals[s] for s in STAND_IN_CLASS} == {s: sandboxed_totals[s] for s in STAND_IN_CLASS}
 
 
+@pytest.mark.sandbox("bubblewrap")
 def test_in_a_container_that_forbids_namespaces_the_fallback_layer_grades(template, tmp_path, sandboxed_totals):
     # Docker's default seccomp profile, loaded for real: bubblewrap itself fails to create its
     # namespaces (not a stand-in script), and everything the grader starts inherits the filter.

@@ -139,12 +139,14 @@ def applied(tmp_path_factory):
 
 
 @pytest.mark.slow
+@pytest.mark.nbgrader
 def test_nbgrader_applies_the_penalties_worked_out_by_hand(applied):
     penalties, _ = applied
     assert penalties == {student: want for student, (_, _, want) in LATENESS.items()}
 
 
 @pytest.mark.slow
+@pytest.mark.nbgrader
 def test_export_subtracts_the_penalty(applied):
     _, exported = applied
     for student, (_, _, penalty) in LATENESS.items():

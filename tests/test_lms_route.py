@@ -31,7 +31,7 @@ from assignment_fixtures.course import (ASSIGNMENT, BIN, NOTEBOOK, SOLUTION, bui
                                         nbgrader)
 from assignment_fixtures.submissions import SUBMISSIONS
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.sandbox, pytest.mark.nbgrader]
 
 DUE = "2026-12-04 17:00:00 UTC"
 COLUMN = "Gaussian generative (48213)"
@@ -73,7 +73,7 @@ def _canvas_zip(path: Path, course: Path) -> Path:
     release = nbformat.read(course / "exercises" / ASSIGNMENT / NOTEBOOK, as_version=4)
     solution = nbformat.read(SOLUTION, as_version=4)
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
-        for login, (_, _, _, _, kind, filename, when) in CLASS.items():
+        for _, _, _, _, kind, filename, when in CLASS.values():
             if kind is None:
                 continue
             nb = build_submission(release, solution, SUBMISSIONS[kind])

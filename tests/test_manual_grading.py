@@ -74,6 +74,7 @@ def test_ungraded_answers_are_the_ones_nobody_graded():
     assert other_assignment == []
 
 
+@pytest.mark.nbgrader
 def test_nbgrader_export_refuses_and_names_them(tmp_path):
     """The course's configuration (cwd = the repository) with the class's gradebook: nothing written, exit 1."""
     target = tmp_path / "grades.csv"

@@ -209,7 +209,7 @@ def notebook_imports() -> str:
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
-        source = "\n".join(l for l in cell.source.splitlines() if not l.lstrip().startswith(("%", "!")))
+        source = "\n".join(line for line in cell.source.splitlines() if not line.lstrip().startswith(("%", "!")))
         try:
             tree = ast.parse(source)
         except SyntaxError:

@@ -21,8 +21,8 @@ import pytest
 
 matplotlib.use("Agg")
 
-from bookcheck import check_site, chromium_for_tests  # noqa: E402
-from report_fixtures.classroom import (  # noqa: E402
+from bookcheck import check_site, chromium_for_tests
+from report_fixtures.classroom import (
     ASSIGNMENT,
     AUTO_CELLS,
     CLASS,
@@ -35,7 +35,7 @@ from report_fixtures.classroom import (  # noqa: E402
     shared_course,
 )
 
-from grading import report  # noqa: E402
+from grading import report
 
 pytestmark = pytest.mark.slow  # builds a gradebook (~10 s) and runs the command (~20 s)
 
@@ -118,6 +118,7 @@ def test_csv_scores_agree_with_the_specification(rows):
     assert float(rows["carol"]["hours_late"]) == pytest.approx(40.0)
 
 
+@pytest.mark.nbgrader
 def test_csv_scores_agree_with_nbgrader_export(course, rows, tmp_path):
     """nbgrader's own export of the same gradebook gives the same scores and penalties."""
     target = tmp_path / "grades.csv"
@@ -232,6 +233,7 @@ def test_page_lists_similar_submissions_side_by_side(page):
     assert "<mark>" in similar
 
 
+@pytest.mark.browser
 def test_page_opens_in_chromium_without_errors(output):
     chromium = chromium_for_tests()
     (result,) = check_site(output, ["report.html"], chromium=chromium, timeout=60)

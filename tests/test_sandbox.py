@@ -39,7 +39,7 @@ from grading.executor import NotebookExecutor, load_claims  # noqa: E402
 from grading.probe import Probe, ProbeCall, definitions_of  # noqa: E402
 from grading.sandbox import Sandbox, SandboxUnavailable  # noqa: E402
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
 
 
 def _notebook(*sources):
@@ -71,7 +71,7 @@ def view(tmp_path):
     return str(tmp_path / "view")
 
 
-@pytest.fixture(params=["bubblewrap", "landlock"])
+@pytest.fixture(params=[pytest.param("bubblewrap", marks=pytest.mark.sandbox("bubblewrap")), "landlock"])
 def layer(request):
     return request.param
 
@@ -116,6 +116,7 @@ def test_with_no_layer_at_all_grading_stops_with_one_line_naming_both_causes(mon
     assert "c.Sandbox.enabled = False" in message and "\n" not in message
 
 
+@pytest.mark.sandbox("bubblewrap")
 def test_the_sandbox_is_available_here():
     assert Sandbox().check() == "bubblewrap"
     assert Sandbox(layer="landlock").check() == "landlock"

@@ -12,10 +12,10 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from gradedlib import load_mnist  # noqa: E402
-from gradedlib.plots import image_grid  # noqa: E402
+from gradedlib import load_mnist
+from gradedlib.plots import image_grid
 
 
 def main() -> Path:

@@ -205,6 +205,9 @@ class BoundaryClasses:
 
     def get(self, layer: str) -> dict:
         if layer not in self._graded:
+            from debian_packages import need
+
+            need("e2fsprogs")  # the small TMPDIR, a loop-mounted ext4 disk (_mount_small_disk)
             if self._template is None:
                 self._template = make_prepared_course(self._factory.mktemp("boundary-template") / "course")
             self._graded[layer] = grade(self._template, self._factory.mktemp(f"boundary-{layer}"), layer)
