@@ -37,11 +37,13 @@ CHAPTERS = [
     "05_regularization",
     "06_huge_c",
     "07_per_class_c",
-    "07b_covariance_family",
-    "07c_why_cI_works",
-    "08_generator",
-    "09_beyond",
-    "10_assignment",
+    "08_why_cI_works",
+    "09_covariance_family",
+    "10_logistic_regression",
+    "11_calibration",
+    "12_generator",
+    "13_beyond",
+    "14_assignment",
 ]
 
 # The guides by role (tests/test_docs.py checks their sources without a build).

@@ -325,7 +325,7 @@ def _page_written_answer_exercises(page: str) -> tuple[set[int], set[int]]:
 def test_the_assignment_page_and_the_released_notebook_agree():
     import json
 
-    page = (REPO / "book" / "10_assignment.md").read_text()
+    page = (REPO / "book" / "14_assignment.md").read_text()
     notebook_path = REPO / "exercises" / "gaussian_generative" / "gaussian_generative.ipynb"
     notebook = json.loads(notebook_path.read_text())
     with_answer, without = _page_written_answer_exercises(page)

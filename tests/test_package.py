@@ -126,7 +126,7 @@ def test_metadata(dists):
     assert "gradedlib = gradedlib.cli:main" in entry_points
 
 
-@pytest.mark.parametrize("where", ["README.md", "guides/students.md", "book/10_assignment.md", "the release's first cell"])
+@pytest.mark.parametrize("where", ["README.md", "guides/students.md", "book/14_assignment.md", "the release's first cell"])
 def test_install_command_names_this_wheel(where):
     """The one install command, wherever students read it, is the wheel this version builds."""
     if where.startswith("the release"):
@@ -178,7 +178,7 @@ def test_the_students_notebook_before_deployment_is_the_release():
     section = _students_section("The notebook")
     path = "exercises/gaussian_generative/gaussian_generative.ipynb"
     assert f"`{path}`" in section
-    assert f"</{path}>" in (ROOT / "book" / "10_assignment.md").read_text()
+    assert f"</{path}>" in (ROOT / "book" / "14_assignment.md").read_text()
     text = (ROOT / path).read_text()
     solutions = (ROOT / "solutions" / "gaussian_generative" / "gaussian_generative.ipynb").read_text()
     for marker in ("### BEGIN SOLUTION", "### END SOLUTION"):
