@@ -74,8 +74,8 @@ def test_autograded_cells_are_named_by_part_and_locked(solution):
 
 
 def test_no_hidden_tests_in_the_notebook_and_a_check_for_every_autograded_cell(solution):
-    """The checks live in grading/checks.py; the source notebook holds none of them."""
-    from grading.checks import CHECKS
+    """The checks live in grading/judge/checks.py; the source notebook holds none of them."""
+    from grading.judge.checks import CHECKS
 
     for cell in solution.cells:
         assert "HIDDEN TESTS" not in cell.source, cell.metadata["nbgrader"]["grade_id"]

@@ -19,10 +19,10 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from grading.executor import NotebookExecutor  # noqa: E402
+from grading.run.executor import NotebookExecutor  # noqa: E402
 from grading.failures import NotGradable  # noqa: E402
-from grading.probe import Probe, ProbeCall  # noqa: E402
-from grading.sandbox import Sandbox  # noqa: E402
+from grading.run.probe import Probe, ProbeCall  # noqa: E402
+from grading.sandbox.layers import Sandbox  # noqa: E402
 
 pytestmark = pytest.mark.slow
 

@@ -35,7 +35,7 @@ from report_fixtures.classroom import (  # noqa: E402
     shared_course,
 )
 
-from grading import report  # noqa: E402
+from grading.report import class_report as report  # noqa: E402
 
 pytestmark = pytest.mark.slow  # builds a gradebook (~10 s) and runs the command (~20 s)
 

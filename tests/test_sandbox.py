@@ -35,9 +35,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from grading.executor import NotebookExecutor, load_claims  # noqa: E402
-from grading.probe import Probe, ProbeCall, definitions_of  # noqa: E402
-from grading.sandbox import Sandbox, SandboxUnavailable  # noqa: E402
+from grading.run.executor import NotebookExecutor, load_claims  # noqa: E402
+from grading.run.probe import Probe, ProbeCall, definitions_of  # noqa: E402
+from grading.sandbox.layers import Sandbox, SandboxUnavailable  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -106,7 +106,7 @@ def test_without_bubblewrap_the_fallback_layer_is_chosen_and_said(caplog):
 
 
 def test_with_no_layer_at_all_grading_stops_with_one_line_naming_both_causes(monkeypatch):
-    from grading import confine
+    from grading.sandbox import confine
 
     monkeypatch.setattr(confine, "available", lambda: (False, "the kernel has no Landlock (test)", 0))
     with pytest.raises(SandboxUnavailable) as info:
@@ -411,7 +411,7 @@ def test_probe_calls_have_their_own_limits_and_no_test_set(tmp_path, layer):
 def test_the_student_package_in_the_sandbox_has_its_modules_and_not_the_model(tmp_path, layer):
     """What the graded notebook may import (data, images, plots, preprocess, selfcheck) imports there;
     gradedlib's model code does not exist there."""
-    from grading.references import STUDENT_MODULES, _student_package
+    from grading.judge.references import STUDENT_MODULES, _student_package
 
     view = tmp_path / "student-view"
     _student_package(view / "lib", with_test_set=False)
