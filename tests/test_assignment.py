@@ -96,7 +96,7 @@ def test_release_contains_no_check_code_reference_value_or_solution_text(solutio
     assert "HIDDEN TESTS" not in released and "BEGIN SOLUTION" not in released
     # No line of the judge's code (the hidden checks) appears in the release.
     check_lines = set()
-    for module in ("checks.py", "references.py", "probe.py", "judge.py"):
+    for module in ("judge/checks.py", "judge/references.py", "run/probe.py", "judge/grade.py"):
         for line in (ROOT / "grading" / module).read_text().splitlines():
             line = line.strip()
             if len(line) >= 32 and not line.startswith(("#", '"""', "from ", "import ")):

@@ -9,7 +9,7 @@ times that scale the limits (:mod:`grading.batch.cell_times`), the progress line
 It never judges a submission itself (it calls :func:`grading.judge.grade_notebook`) and never draws a report.
 """
 
-from grading.batch.autograde import autograde, grade_submission, not_gradable
+from grading.batch.autograde import Run, grade_class, grade_submission
 from grading.batch.doctor import Check, run_checks, verdict
 
-__all__ = ["Check", "autograde", "grade_submission", "not_gradable", "run_checks", "verdict"]
+__all__ = ["Check", "Run", "grade_class", "grade_submission", "run_checks", "verdict"]

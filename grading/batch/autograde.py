@@ -44,7 +44,7 @@ from pathlib import Path
 from grading.config import CONFIG_FILE, Course
 from grading.failures import NotGradable, not_gradable
 
-__all__ = ["Run", "autograde", "grade_submission", "main", "not_gradable", "pending_submissions", "restore_cells"]
+__all__ = ["Run", "grade_class", "grade_submission", "main", "not_gradable", "pending_submissions", "restore_cells"]
 
 
 @dataclass(frozen=True)
@@ -361,10 +361,10 @@ def main(argv=None) -> int:
         return 2
     run = Run(args.assignment, workers=args.workers, students=list(args.student), force=args.force,
               quiet=args.quiet, doctor=not args.no_doctor, scheduler=args.scheduler, overrides=overrides)
-    return autograde(Course.load(folder, overrides), run)
+    return grade_class(Course.load(folder, overrides), run)
 
 
-def autograde(course: Course, run: Run) -> int:
+def grade_class(course: Course, run: Run) -> int:
     """Grade ``run.assignment`` of ``course`` (both phases, see the module); return the exit status.
 
     0: everything graded and recorded; 1: nothing graded (no sandbox, the doctor's checks failed), a

@@ -268,17 +268,24 @@ def alembic_on_path() -> None:
         os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
 
 
-def open_gradebook(db_url: str):
+def open_gradebook(db_url: str, create: bool = False):
     """nbgrader's :class:`~nbgrader.api.Gradebook` at ``db_url`` (a context manager).
+
+    Parameters
+    ----------
+    db_url : str
+        The gradebook's URL.
+    create : bool, default=False
+        Let nbgrader create an empty SQLite gradebook where there is none (else it is an error).
 
     Raises
     ------
     FileNotFoundError
-        ``db_url`` is an SQLite file that does not exist (nbgrader would create an empty gradebook there).
+        ``db_url`` is an SQLite file that does not exist, and not ``create``.
     """
     from nbgrader.api import Gradebook
 
-    if db_url.startswith("sqlite:///"):
+    if db_url.startswith("sqlite:///") and not create:
         path = db_url[len("sqlite:///"):]
         if not os.path.isfile(path):
             raise FileNotFoundError(f"no gradebook: expected {path!r} (run it from the course folder, the one with "

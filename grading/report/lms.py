@@ -163,7 +163,7 @@ def ungraded_in(course, assignment: str, db_url: str | None = None) -> list:
     ``course`` is a :class:`grading.config.Course` or its folder; ``db_url`` ``None`` means the course's gradebook.
     """
     course = course if isinstance(course, Course) else Course.load(course)
-    with open_gradebook(db_url or course.db_url) as gb:
+    with open_gradebook(db_url or course.db_url, create=True) as gb:
         return ungraded_answers(gb, [assignment])
 
 
