@@ -250,7 +250,7 @@ def test_the_course_the_graders_home_and_other_files_are_invisible_and_unwritabl
         f"attempt('read answers', lambda: open({str(secret)!r}).read())\n"
         f"attempt('write gradebook', lambda: open({str(course / 'gradebook.db')!r}, 'w').write('0'))\n"
         f"attempt('write outside', lambda: open({str(outside)!r}, 'w').write('x'))\n"
-        f"attempt('read repository', lambda: open({str(ROOT / 'grading' / 'checks.py')!r}).read())\n"
+        f"attempt('read repository', lambda: open({str(ROOT / 'grading' / 'judge' / 'checks.py')!r}).read())\n"
         "attempt('list /root', lambda: os.listdir('/root'))\n"
         "attempt('write /usr', lambda: open('/usr/pwned', 'w').write('x'))\n"
         "attempt('write home', lambda: open(os.path.expanduser('~/scratch.txt'), 'w').write('x'))\n"
@@ -384,7 +384,7 @@ def test_probe_calls_have_their_own_limits_and_no_test_set(tmp_path, layer):
     lib.mkdir(parents=True)
     sandbox = Sandbox(layer=layer)
     seen = sandbox.view_path(str(view)) + "/lib/gradedlib/_data/mnist/t10k-images-idx3-ubyte.gz"
-    (lib / "gm_probe_runner.py").write_text((ROOT / "grading" / "probe_runner.py").read_text())
+    (lib / "gm_probe_runner.py").write_text((ROOT / "grading" / "run" / "probe_runner.py").read_text())
     np.savez(view / "inputs.npz", a=np.arange(4.0))
     np.savez(view / "moments.npz", covariances=np.eye(2)[None])
     cells = [(0, "import numpy as np\nimport os\n"
