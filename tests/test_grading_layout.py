@@ -166,3 +166,37 @@ def test_no_private_name_crosses_a_module_boundary():
 def test_every_package_says_what_it_owns_and_has_a_surface():
     found = packages_without_a_surface(ROOT / "grading")
     assert not found, "\n".join(found)
+
+
+#: Class paths that courses' nbgrader_config.py files name, before the move -> where the class lives now.
+OLD_CLASS_PATHS = {
+    "grading.nbgrader_plugins.SandboxedExecute": "grading.plugins.execute.SandboxedExecute",
+    "grading.nbgrader_plugins.HideHiddenTests": "grading.plugins.execute.HideHiddenTests",
+    "grading.sanitize_preprocessor.SanitizeNotebook": "grading.plugins.sanitize.SanitizeNotebook",
+    "grading.stderr_streams.StderrAsStdout": "grading.plugins.stderr_streams.StderrAsStdout",
+    "grading.feedback_page.OfflineFeedbackPage": "grading.plugins.feedback_page.OfflineFeedbackPage",
+    "grading.feedback_page.TEMPLATE_FOLDER": "grading.plugins.feedback_page.TEMPLATE_FOLDER",
+    "grading.feedback_ungraded.MarkUngradedAnswers": "grading.plugins.feedback_ungraded.MarkUngradedAnswers",
+    "grading.export_plugin.CheckedCsvExport": "grading.plugins.export.CheckedCsvExport",
+    "grading.late.PercentPerDayLatePenalty": "grading.plugins.late.PercentPerDayLatePenalty",
+    "grading.canvas_collect.CanvasCollector": "grading.plugins.canvas_collect.CanvasCollector",
+    "grading.canvas_collect.CanvasExtractor": "grading.plugins.canvas_collect.CanvasExtractor",
+}
+
+
+def _named(path: str):
+    import importlib
+
+    module, _, name = path.rpartition(".")
+    return getattr(importlib.import_module(module), name)
+
+
+def test_old_class_paths_of_course_configs_still_work():
+    for old, new in OLD_CLASS_PATHS.items():
+        assert _named(old) is _named(new), old
+
+
+def test_the_repository_config_names_the_new_paths():
+    text = (ROOT / "nbgrader_config.py").read_text()
+    old_modules = {path.rpartition(".")[0] for path in OLD_CLASS_PATHS}
+    assert not [m for m in old_modules if f"from {m} import" in text]
