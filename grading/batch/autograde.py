@@ -471,7 +471,7 @@ def grade_class(course: Course, run: Run) -> int:
     (cache / "last-nbgrader-autograde.log").write_text(log)
     _write_summaries(folder, run.assignment, results)
     _record_not_gradable(course.not_gradable_dir(run.assignment), results)
-    _summary(db_url, run.assignment, results, started)
+    _summary(folder, run.assignment, results, config, started)
     not_gradable = [r for r in results if r["status"] == "not gradable"]
     if not_gradable:
         from collections import Counter
@@ -544,11 +544,11 @@ def _write_summaries(course: Path, assignment: str, results: list) -> None:
         tmp.replace(folder / "grading_summary.json")
 
 
-def _summary(db_url: str, assignment: str, results: list, started: float) -> None:
+def _summary(course: Path, assignment: str, results: list, config, started: float) -> None:
     from nbgrader.api import Gradebook, MissingEntry
 
     rows = []
-    with Gradebook(db_url) as gb:
+    with Gradebook(Course(course, config).db_url) as gb:
         for result in sorted(results, key=lambda r: r["student"]):
             try:
                 score = gb.find_submission(assignment, result["student"]).score
