@@ -44,7 +44,7 @@ from pathlib import Path
 from grading.config import CONFIG_FILE, Course
 from grading.failures import NotGradable, not_gradable
 
-__all__ = ["Run", "grade_class", "grade_submission", "main", "not_gradable", "pending_submissions", "restore_cells"]
+__all__ = ["Run", "grade_class", "grade_submission", "main", "pending_submissions", "restore_cells"]
 
 
 @dataclass(frozen=True)
