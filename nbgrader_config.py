@@ -9,12 +9,12 @@ the Python environment's ``bin/`` first on PATH (nbgrader shells out to
 import os
 import sys
 
-# grading/nbgrader_plugins.py lives next to this file.
+# grading/plugins/execute.py lives next to this file.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from grading.nbgrader_plugins import HideHiddenTests, SandboxedExecute
-from grading.sanitize_preprocessor import SanitizeNotebook
-from grading.stderr_streams import StderrAsStdout
+from grading.plugins.execute import HideHiddenTests, SandboxedExecute
+from grading.plugins.sanitize import SanitizeNotebook
+from grading.plugins.stderr_streams import StderrAsStdout
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import (
     AssignLatePenalties,
@@ -38,7 +38,7 @@ c.CourseDirectory.db_url = "sqlite:///" + os.path.join(
 # ---- Sandbox and judge (guides/grading.md, "How grading works") ----
 # Every submission runs in a sandbox: no network, no view of the course
 # folder, limits below.  The layer is bubblewrap (namespaces) where it can
-# run, else Landlock + seccomp (grading/confine.py: weaker, no privilege
+# run, else Landlock + seccomp (grading/sandbox/confine.py: weaker, no privilege
 # needed; a Docker pod, Ubuntu 24.04); `python -m grading doctor` says which
 # and checks that grading works here (`python -m grading autograde` runs the
 # same checks first).  Where no layer works, grading stops with one line
@@ -100,7 +100,7 @@ c.Probe.max_result_bytes = 256 * 2**20
 # StderrAsStdout makes the rule "printing, logging and warnings are fine
 # everywhere, test cells included: only a failed check or an error costs
 # points" true: nbgrader alone scores a test cell with stderr output zero
-# (grading/stderr_streams.py).
+# (grading/plugins/stderr_streams.py).
 c.Autograde.autograde_preprocessors = [
     SandboxedExecute,
     StderrAsStdout,
@@ -119,12 +119,12 @@ c.Autograde.autograde_preprocessors = [
 # which names the check and says what was expected and what was found.
 # MarkUngradedAnswers makes an answer no grader has scored read "not graded
 # yet" (not "Score: 0.0 / 2.0"); OfflineFeedbackPage and the course's
-# template feedback_offline (grading/templates/) write the vendored MathJax
+# template feedback_offline (grading/plugins/templates/) write the vendored MathJax
 # into the page (maths render offline), wrap long lines and highlight
 # failures.  The template is set for the feedback's exporter only (nested
 # under GenerateFeedback): the formgrader keeps nbgrader's.
-from grading.feedback_page import TEMPLATE_FOLDER, OfflineFeedbackPage  # noqa: E402
-from grading.feedback_ungraded import MarkUngradedAnswers  # noqa: E402
+from grading.plugins.feedback_page import TEMPLATE_FOLDER, OfflineFeedbackPage  # noqa: E402
+from grading.plugins.feedback_ungraded import MarkUngradedAnswers  # noqa: E402
 
 c.GenerateFeedback.preprocessors = [
     GetGrades,
@@ -157,8 +157,8 @@ c.CourseDirectory.ignore = [
 # answers not graded yet would count as 0.  allow_ungraded = True (or
 # `nbgrader export --CheckedCsvExport.allow_ungraded=True`) exports anyway and
 # counts them in that column.  `python -m grading export-lms` does the same
-# (--allow-ungraded).  See grading/export_plugin.py.
-from grading.export_plugin import CheckedCsvExport  # noqa: E402
+# (--allow-ungraded).  See grading/plugins/export.py.
+from grading.plugins.export import CheckedCsvExport  # noqa: E402
 
 c.ExportApp.plugin_class = CheckedCsvExport
 c.CheckedCsvExport.allow_ungraded = False
@@ -172,8 +172,8 @@ c.CheckedCsvExport.allow_ungraded = False
 # maximum score (3 of 30 points), at most 50%; up to 15 minutes late costs
 # nothing.  nbgrader's AssignLatePenalties (in the autograde pipeline above)
 # stores the penalty in the gradebook; `nbgrader export`, the feedback and
-# `python -m grading report` subtract it.  See grading/late.py.
-from grading.late import PercentPerDayLatePenalty  # noqa: E402
+# `python -m grading report` subtract it.  See grading/plugins/late.py.
+from grading.plugins.late import PercentPerDayLatePenalty  # noqa: E402
 
 c.AssignLatePenalties.plugin_class = PercentPerDayLatePenalty
 c.PercentPerDayLatePenalty.percent_per_day = 10.0
@@ -188,9 +188,9 @@ c.PercentPerDayLatePenalty.grace_minutes = 15.0
 # and the notebook, the zip entries' times the submission time (timestamp.txt,
 # the late policy above).  The student id is the roster's SIS Login ID (the
 # column `python -m grading export-lms --roster` matches); without a roster,
-# the Canvas user id.  See grading/canvas_collect.py and the instructors'
+# the Canvas user id.  See grading/plugins/canvas_collect.py and the instructors'
 # guide, "Collecting from Canvas".
-from grading.canvas_collect import CanvasCollector, CanvasExtractor  # noqa: E402
+from grading.plugins.canvas_collect import CanvasCollector, CanvasExtractor  # noqa: E402
 
 c.ZipCollectApp.extractor_plugin = CanvasExtractor
 c.ZipCollectApp.collector_plugin = CanvasCollector

@@ -70,7 +70,7 @@ def _course(folder: Path) -> Path:
     target.mkdir(parents=True)
     nbformat.write(build_submission(release, nbformat.read(SOLUTION, as_version=4), SUBMISSIONS["reference"]),
                    target / NOTEBOOK)
-    _run([sys.executable, "-c", "import sys; sys.path.insert(0, '.'); from grading.references import prepare; "
+    _run([sys.executable, "-c", "import sys; sys.path.insert(0, '.'); from grading.judge.references import prepare; "
           "prepare('.grading-cache')"], folder)
     if hasattr(course_fixtures, "seed_reference_times"):  # the grader's per-cell limits: the reference, timed once
         course_fixtures.seed_reference_times(folder)

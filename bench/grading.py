@@ -91,7 +91,7 @@ def _timed(command, cwd) -> float:
 
 def _prepare_references(course: Path) -> float:
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-c", "from grading.references import prepare; prepare('.grading-cache')"],
+    subprocess.run([sys.executable, "-c", "from grading.judge.references import prepare; prepare('.grading-cache')"],
                    cwd=course, env=_env(), check=True)
     return time.perf_counter() - start
 

@@ -3,7 +3,7 @@
     python bench/grading_revisions.py [--old REV] [--rounds N]
 
 For the grader of git revision ``--old`` (default: the parent of the first
-commit that touched grading/pythonenv.py, i.e. before the environment and
+commit that touched grading/pythonenv.py (now grading/sandbox/pythonenv.py), i.e. before the environment and
 not-gradable work) and the grader in the working tree, it builds one scratch
 course each (the same solutions and reference submission; ``grading/`` and
 ``nbgrader_config.py`` of each revision), prepares the references of each
@@ -55,8 +55,11 @@ def _course(folder: Path, grading_source: Path, config: Path) -> Path:
     target.mkdir(parents=True)
     nbformat.write(build_submission(release, nbformat.read(SOLUTION, as_version=4), SUBMISSIONS["reference"]),
                    target / NOTEBOOK)
-    subprocess.run([sys.executable, "-c", "import sys; sys.path.insert(0, '.'); from grading.references import prepare; "
-                    "prepare('.grading-cache')"], cwd=folder, env=env, check=True, capture_output=True)
+    # grading.judge.references since issue #26, grading.references before: either revision's place
+    subprocess.run([sys.executable, "-c", "import importlib, importlib.util, sys; sys.path.insert(0, '.'); import grading; "
+                    "name = 'grading.judge.references' if importlib.util.find_spec('grading.judge') else "
+                    "'grading.references'; importlib.import_module(name).prepare('.grading-cache')"],
+                   cwd=folder, env=env, check=True, capture_output=True)
     return folder
 
 
@@ -84,7 +87,7 @@ def main() -> int:
     args = parser.parse_args()
     old = args.old
     if not old:
-        first = _git("log", "--format=%H", "--diff-filter=A", "--", "grading/pythonenv.py").splitlines()[-1]
+        first = _git("log", "--format=%H", "--diff-filter=A", "--", "grading/pythonenv.py").splitlines()[-1]  # its first place
         old = f"{first}^"
     old_sha = _git("rev-parse", "--short", old)
     started, load_start = _results.now(), _results.load()

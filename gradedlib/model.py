@@ -81,9 +81,6 @@ def class_moments(X, y_encoded, n_classes):
     return priors, means, covariances
 
 
-# The assignment's hidden tests call this name; the public one is class_moments.
-_class_moments = class_moments
-
 
 class GaussianGenerativeClassifier(ClassifierMixin, BaseEstimator):
     """Gaussian generative classifier: one Gaussian per class, regularized by ``c I``.

@@ -74,8 +74,8 @@ def test_autograded_cells_are_named_by_part_and_locked(solution):
 
 
 def test_no_hidden_tests_in_the_notebook_and_a_check_for_every_autograded_cell(solution):
-    """The checks live in grading/checks.py; the source notebook holds none of them."""
-    from grading.checks import CHECKS
+    """The checks live in grading/judge/checks.py; the source notebook holds none of them."""
+    from grading.judge.checks import CHECKS
 
     for cell in solution.cells:
         assert "HIDDEN TESTS" not in cell.source, cell.metadata["nbgrader"]["grade_id"]
@@ -96,7 +96,7 @@ def test_release_contains_no_check_code_reference_value_or_solution_text(solutio
     assert "HIDDEN TESTS" not in released and "BEGIN SOLUTION" not in released
     # No line of the judge's code (the hidden checks) appears in the release.
     check_lines = set()
-    for module in ("checks.py", "references.py", "probe.py", "judge.py"):
+    for module in ("judge/checks.py", "judge/references.py", "run/probe.py", "judge/grade.py"):
         for line in (ROOT / "grading" / module).read_text().splitlines():
             line = line.strip()
             if len(line) >= 32 and not line.startswith(("#", '"""', "from ", "import ")):

@@ -259,7 +259,7 @@ def test_feedback_shows_verdicts_but_no_check_code_or_reference_values(graded_cl
     assert "print(_ih)" in history  # the student's own cell is there...
     for student in SUBMISSIONS:
         html = _feedback(course, student)
-        for internal in ("check_model(", "_reference_predict", "references.npz", "Evidence(", "HIDDEN TESTS"):
+        for internal in ("check_model(", "reference_predict", "references.npz", "Evidence(", "HIDDEN TESTS"):
             assert internal not in html, (student, internal)
 
 

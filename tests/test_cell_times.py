@@ -1,4 +1,4 @@
-"""The time limits scaled from the reference solution's times (grading/cell_times.py, executor, probe).
+"""The time limits scaled from the reference solution's times (grading/batch/cell_times.py, executor, probe).
 
 The real measurement (the reference graded in the sandbox) runs once per test
 session for the graded classes (``assignment_fixtures.course.seed_reference_times``);
@@ -14,11 +14,11 @@ import nbformat
 import pytest
 from traitlets.config import Config
 
-from grading import cell_times
-from grading.executor import NotebookExecutor
-from grading.judge import grading_config, submission_key
-from grading.probe import Probe, ProbeCall
-from grading.sandbox import Sandbox
+from grading.batch import cell_times
+from grading.run.executor import NotebookExecutor
+from grading.judge.grade import grading_config, submission_key
+from grading.run.probe import Probe, ProbeCall
+from grading.sandbox.layers import Sandbox
 
 TIMES = {"fit_call": 2.0, "exercise3_code": 30.0}
 

@@ -153,7 +153,7 @@ def test_grader_limits_are_the_course_configuration():
     threads = setting(r"Sandbox\.blas_threads")
     if threads is None:  # the grader's default
         sys.path.insert(0, str(ROOT))
-        from grading.sandbox import Sandbox
+        from grading.sandbox.layers import Sandbox
 
         threads = Sandbox.blas_threads.default_value
     assert threads == GRADER_BLAS_THREADS

@@ -1,7 +1,7 @@
 """The judge's checks on synthetic models: fair to correct code, strict with wrong code.
 
 The data is random images with MNIST's scale (pixels 0..255, some always 0),
-ten classes; the reference moments come from grading.references.class_moments
+ten classes; the reference moments come from grading.judge.references.class_moments
 and an independent np.cov computation checks those.
 """
 
@@ -17,9 +17,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from grading.checks import CHECKS, Evidence, Fail, check_model, judge  # noqa: E402
-from grading.probe import ProbeResult  # noqa: E402
-from grading.references import class_moments  # noqa: E402
+from grading.judge.checks import CHECKS, Evidence, Fail, check_model, judge  # noqa: E402
+from grading.run.probe import ProbeResult  # noqa: E402
+from grading.judge.references import class_moments  # noqa: E402
 
 D = 784
 
@@ -151,7 +151,7 @@ def _per_class_evidence(data, ref, model, cache=None):
 
 @pytest.mark.parametrize("c, passes", [(3000.0, True), (1e12, False)])
 def test_test_errors_computed_early_give_the_same_verdicts(data, ref, c, passes):
-    from grading.checks import precompute_probe_errors
+    from grading.judge.checks import precompute_probe_errors
 
     model = _model(ref, c)
     late = judge(_per_class_evidence(data, ref, model), ["test_per_class_values"])
@@ -166,7 +166,7 @@ def test_test_errors_computed_early_give_the_same_verdicts(data, ref, c, passes)
 
 
 def test_a_model_that_cannot_classify_fails_the_same_early_or_late(data, ref):
-    from grading.checks import precompute_probe_errors
+    from grading.judge.checks import precompute_probe_errors
 
     mu, sigma, pi = _model(ref, 3000.0)
     sigma = sigma.copy()
@@ -176,7 +176,7 @@ def test_a_model_that_cannot_classify_fails_the_same_early_or_late(data, ref):
     early = precompute_probe_errors(probe, _Refs(data, ref))
     assert isinstance(early[("test error", "per_class_full")], Fail)
     with pytest.raises(Fail, match="not positive definite"):
-        from grading.checks import _probe_test_error
+        from grading.judge.checks import _probe_test_error
 
         _probe_test_error(Evidence({}, {}, probe, None, cache=early), "per_class_full", model)
 
@@ -188,7 +188,7 @@ def test_a_model_that_cannot_classify_fails_the_same_early_or_late(data, ref):
 ])
 def test_a_hostile_probe_model_cannot_break_the_early_judge(data, ref, items):
     """Whatever the student's fit returns, the early pass neither raises nor changes the verdict."""
-    from grading.checks import precompute_probe_errors
+    from grading.judge.checks import precompute_probe_errors
 
     result = ProbeResult("returned", items=[*items, np.full(10, 3000.0)], info={"tuple": True})
     probe = {"per_class_full": result}

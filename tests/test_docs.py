@@ -150,8 +150,8 @@ SETTINGS = {
              ("gradedlib/check.py", r"GRADER_MEMORY_LIMIT = 4 \* 2\*\*30\b")],
     "15min": [("nbgrader_config.py", r"c\.PercentPerDayLatePenalty\.grace_minutes = 15(\.0)?\b")],
     "16MiB": [("nbgrader_config.py", r"c\.NotebookExecutor\.max_notebook_output_bytes = 16 \* 2\*\*20\b")],
-    "96MiB": [("grading/intake.py", r"^MAX_ARRAY_BYTES = 96 \* 2\*\*20\b")],
-    "256MiB": [("grading/executor.py", r"^MAX_CLAIM_BYTES = 256 \* 2\*\*20\b"),
+    "96MiB": [("grading/run/intake.py", r"^MAX_ARRAY_BYTES = 96 \* 2\*\*20\b")],
+    "256MiB": [("grading/run/executor.py", r"^MAX_CLAIM_BYTES = 256 \* 2\*\*20\b"),
                ("nbgrader_config.py", r"c\.Probe\.max_result_bytes = 256 \* 2\*\*20\b")],
 }
 # The late-policy table's durations are examples of the policy, checked
@@ -230,7 +230,7 @@ def test_the_settings_quoted_are_the_configured_ones():
 
 def test_late_policy_table_is_the_plugins():
     pytest.importorskip("nbgrader")
-    from grading.late import penalty_percent
+    from grading.plugins.late import penalty_percent
 
     config = (ROOT / "nbgrader_config.py").read_text()
     setting = {

@@ -46,7 +46,7 @@ def feedback(tmp_path_factory):
 
 @pytest.mark.parametrize("name", ["HideHiddenTests", "MarkUngradedAnswers", "OfflineFeedbackPage"])
 def test_no_configuration_warning(feedback, name):
-    """nbconvert's ``display_data_priority`` is accepted (grading/preprocessor_base.py); it was
+    """nbconvert's ``display_data_priority`` is accepted (grading/plugins/base.py); it was
     "Config option `display_data_priority` not recognized by `HideHiddenTests`"."""
     _, log = feedback
     assert f"not recognized by `{name}`" not in log

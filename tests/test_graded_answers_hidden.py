@@ -1,6 +1,6 @@
 """No graded answer in the open: the built book, its reader notebooks and the student wheel.
 
-The book is public and students install the wheel. :mod:`grading.answer_keys`
+The book is public and students install the wheel. :mod:`support.answer_keys`
 computes what the grader checks (the per-class zero-variance counts, the
 c = 1e9 error rate to the grader's tolerance and its predicted digit, the
 reference model's errors on the training set) and what
@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from grading.answer_keys import find_leaks, graded_values, html_text, solution_answers
+from support.answer_keys import find_leaks, graded_values, html_text, solution_answers
 from test_book import (  # noqa: F401 - build: the book, as .ci/build-book makes it
     BINDER_PREFIX,
     COLAB_PREFIX,
@@ -110,7 +110,7 @@ def test_no_graded_answer_nor_the_functional_form_in_the_wheel(build, values, an
     leaks = []
     for name, text in texts.items():
         leaks += find_leaks(text, values, answers, f"wheel:{name}")
-        # the course's graded signatures (grading/functional.py), not the estimator's methods
+        # the course's graded signatures (tests/support/functional.py), not the estimator's methods
         for pattern in (r"def fit_generative_model\(", r"def predict\(x, mu, sigma, pi\)"):
             if name.endswith(".py") and re.search(pattern, text):
                 leaks.append(f"wheel:{name}: the functional course API ({pattern})")

@@ -19,10 +19,10 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from grading.executor import NotebookExecutor  # noqa: E402
+from grading.run.executor import NotebookExecutor  # noqa: E402
 from grading.failures import NotGradable  # noqa: E402
-from grading.probe import Probe, ProbeCall  # noqa: E402
-from grading.sandbox import Sandbox  # noqa: E402
+from grading.run.probe import Probe, ProbeCall  # noqa: E402
+from grading.sandbox.layers import Sandbox  # noqa: E402
 
 pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
 
@@ -54,7 +54,7 @@ def _notebook(*sources):
 def view(tmp_path):
     lib = tmp_path / "view" / "lib"
     lib.mkdir(parents=True)
-    (lib / "gm_probe_runner.py").write_text((ROOT / "grading" / "probe_runner.py").read_text())
+    (lib / "gm_probe_runner.py").write_text((ROOT / "grading" / "run" / "probe_runner.py").read_text())
     np.savez(tmp_path / "view" / "inputs.npz", a=np.arange(4.0))
     np.savez(tmp_path / "view" / "moments.npz", covariances=np.eye(2)[None])
     return str(tmp_path / "view")

@@ -9,6 +9,7 @@ students, and checks that every grade is there exactly once.
 
 from __future__ import annotations
 
+import csv
 import os
 import shutil
 import socket
@@ -112,3 +113,43 @@ def test_two_graders_at_once_into_one_postgresql_gradebook(postgres, tmp_path):
         count = gb.db.execute(
             __import__("sqlalchemy").text("SELECT count(*) FROM submitted_assignment")).scalar()
         assert count == len(submissions)
+
+
+def _new_database(url: str, name: str) -> str:
+    """Create the database ``name`` on the server of ``url``; return its URL (each test its own gradebook)."""
+    import psycopg2
+    from sqlalchemy.engine import make_url
+
+    server = make_url(url)
+    conn = psycopg2.connect(host=server.host, port=server.port, user=server.username, dbname="postgres")
+    conn.autocommit = True
+    conn.cursor().execute(f"CREATE DATABASE {name}")
+    conn.close()
+    return f"{url.rsplit('/', 1)[0]}/{name}"
+
+
+def test_report_and_export_lms_read_the_course_s_postgresql_gradebook(postgres, tmp_path):
+    """The course's nbgrader_config.py names a PostgreSQL gradebook: the report and the LMS export read it, no --db."""
+    db_url = _new_database(postgres, "report_gradebook")
+    course = make_course(tmp_path / "course")
+    config = course / "nbgrader_config.py"
+    config.write_text(config.read_text() + f"\nc.CourseDirectory.db_url = {db_url!r}\n")
+    nbgrader(course, "db", "assignment", "add", ASSIGNMENT)
+    nbgrader(course, "generate_assignment", ASSIGNMENT, "--force")
+    for student in ("ada", "grace"):
+        nbgrader(course, "db", "student", "add", student, f"--first-name={student.title()}", "--last-name=Pg")
+    assert not (course / "gradebook.db").exists()
+    env = dict(os.environ, PATH=BIN + os.pathsep + os.environ.get("PATH", ""))
+
+    def grading(*args):
+        done = subprocess.run([sys.executable, "-m", "grading", *args], cwd=course, env=env, capture_output=True,
+                              text=True, timeout=600)
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+
+    grading("report", ASSIGNMENT, "--no-similarity")
+    with open(course / "reports" / ASSIGNMENT / "report.csv", newline="") as f:
+        assert sorted(row["student_id"] for row in csv.DictReader(f)) == ["ada", "grace"]
+    grading("export-lms", ASSIGNMENT)
+    exported = (course / "exports" / ASSIGNMENT / "canvas_grades.csv").read_text()
+    assert "ada" in exported and "grace" in exported
+    assert not (course / "gradebook.db").exists()  # nothing read (or created) the default SQLite gradebook

@@ -1,11 +1,11 @@
 """``python -m grading autograde``'s messages, without grading: the time left, the table, a mistyped name.
 
-- the time-left estimate (:func:`grading.progress.estimate_seconds_left`) as
+- the time-left estimate (:func:`grading.batch.progress.estimate_seconds_left`) as
   a pure function, against schedules worked out by hand, and the progress
   line's bookkeeping of a run;
-- the table names the failed checks (:func:`grading.autograde.format_table`);
+- the table names the failed checks (:func:`grading.batch.autograde.format_table`);
 - a mistyped assignment gets the valid names and the closest one, and the
-  advice to add it only when it looks new (:mod:`grading.assignment_names`).
+  advice to add it only when it looks new (:mod:`grading.batch.assignment_names`).
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ import time
 
 import pytest
 
-from grading import autograde
-from grading.assignment_names import unknown_assignment_advice
-from grading.progress import estimate_seconds_left, format_seconds
+from grading.batch import autograde
+from grading.batch.assignment_names import unknown_assignment_advice
+from grading.batch.progress import estimate_seconds_left, format_seconds
 
 # --- the time-left estimate ----------------------------------------------------------------------
 

@@ -22,9 +22,9 @@ API, request ``/beacon/<vector>``, log ``PWNED <vector>`` and set
   origins do fire, so the detection works.
 
 Nothing runs only if the grader sanitizes what nbgrader renders
-(``grading/sanitize.py``): the code outputs, and also the markdown cells,
+(``grading/judge/sanitize.py``): the code outputs, and also the markdown cells,
 which ``nbgrader autograde`` takes from the submission, not from the graded
-copy (``grading.sanitize_preprocessor.SanitizeNotebook`` in
+copy (``grading.plugins.sanitize.SanitizeNotebook`` in
 ``c.Autograde.autograde_preprocessors``).  Screenshots go to the test's
 tmp_path.
 """

@@ -1,6 +1,6 @@
 """The grader's two threads (the notebook's kernel start and the probe) import nothing that races.
 
-``grading.judge`` runs the probe in a thread while the main thread starts the
+``grading.judge.grade`` runs the probe in a thread while the main thread starts the
 notebook's kernel. Both reach IPython: the probe turns magics into Python with
 IPython's transformer, and jupyter_client's kernel spec manager imports
 ``IPython.paths``. IPython's circular imports are not thread-safe: imported
@@ -18,8 +18,8 @@ import textwrap
 RACE = textwrap.dedent(
     """
     import sys, threading, traceback
-    import grading.judge  # what a grading worker imports before it starts the probe's thread
-    from grading.probe import definitions_of
+    import grading.judge.grade  # what a grading worker imports before it starts the probe's thread
+    from grading.run.probe import definitions_of
     from jupyter_client.kernelspec import KernelSpecManager
 
     errors, barrier = [], threading.Barrier(2)

@@ -1,4 +1,4 @@
-"""grading.intake: what comes out of a sandbox is parsed with limits checked before anything is allocated.
+"""grading.run.intake: what comes out of a sandbox is parsed with limits checked before anything is allocated.
 
 Every test hands the intake bytes an attacker could write (archives whose
 headers declare gigabytes, members that inflate without end, records of the
@@ -20,7 +20,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from grading.intake import FrameReader, IntakeError, claims_meta, probe_record, read_npz
+from grading.run.intake import FrameReader, IntakeError, claims_meta, probe_record, read_npz
 
 
 def _npz(**arrays) -> io.BytesIO:
@@ -103,7 +103,7 @@ def test_a_gigabyte_bomb_costs_the_grader_no_memory():
     code = textwrap.dedent("""
         import io, resource, zipfile
         import numpy as np
-        from grading.intake import IntakeError, read_npz
+        from grading.run.intake import IntakeError, read_npz
         header = io.BytesIO()
         np.lib.format.write_array_header_1_0(header, {"descr": "<f8", "fortran_order": False, "shape": (20000, 20000)})
         f = io.BytesIO()

@@ -1,4 +1,4 @@
-"""The late policy: grading/late.py, configured at the end of nbgrader_config.py.
+"""The late policy: grading/plugins/late.py, configured at the end of nbgrader_config.py.
 
 The penalties are checked against values worked out by hand, first for the
 plugin alone, then through nbgrader itself: the course's configuration file is
@@ -25,7 +25,7 @@ from traitlets.config.loader import PyFileConfigLoader
 
 from report_fixtures.classroom import ASSIGNMENT, CLASS, DUE, NOTEBOOK, expected_scores, shared_course
 
-from grading.late import PercentPerDayLatePenalty, penalty_percent
+from grading.plugins.late import PercentPerDayLatePenalty, penalty_percent
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = os.path.dirname(sys.executable)

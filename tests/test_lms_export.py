@@ -28,7 +28,7 @@ from report_fixtures.classroom import (
     shared_course,
 )
 
-from grading import lms
+from grading.report import lms
 
 pytestmark = pytest.mark.slow  # builds a gradebook (~10 s)
 

@@ -3,7 +3,7 @@
 A zip laid out as Canvas's "Download Submissions" writes it (file names
 ``<name>[_LATE]_<user id>_<submission id>_<file>``, a re-upload's ``-1``, the
 submission time as each entry's time) goes through ``nbgrader zip_collect``
-with the course's committed configuration (``grading/canvas_collect.py``, the
+with the course's committed configuration (``grading/plugins/canvas_collect.py``, the
 "Canvas bulk download" block of ``nbgrader_config.py``) and the roster
 exported from Canvas; then ``python -m grading autograde --workers 2`` grades
 the class once, the written answers get a grader's score, and ``python -m
@@ -131,7 +131,7 @@ def test_canvas_bulk_download_to_canvas_import(tmp_path):
     t0 = time.monotonic()
     sys.path.insert(0, str(course))
     try:
-        from grading.manual_scores import enter_score
+        from grading.report.manual_scores import enter_score
         from nbgrader.api import Gradebook
 
         with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:

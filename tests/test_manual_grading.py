@@ -4,13 +4,13 @@ On the small graded class of ``tests/report_fixtures/classroom.py`` (a real
 nbgrader gradebook, no notebook run), where bob, erin and ivan have written
 answers nobody has graded and grace's submission has no score at all:
 
-- :mod:`grading.ungraded` finds exactly those answers (the class's specification says which);
+- :mod:`grading.report.ungraded` finds exactly those answers (the class's specification says which);
 - ``nbgrader export`` with the course's configuration refuses, writes nothing,
-  exits 1 and names them; :class:`grading.export_plugin.CheckedCsvExport`
+  exits 1 and names them; :class:`grading.plugins.export.CheckedCsvExport`
   with ``allow_ungraded`` writes nbgrader's own figures plus the count per row;
 - ``python -m grading export-lms`` refuses the same way, and with
   ``--allow-ungraded`` lists them and counts them in the manifest;
-- ``python -m grading score`` (and :func:`grading.manual_scores.enter_score`)
+- ``python -m grading score`` (and :func:`grading.report.manual_scores.enter_score`)
   writes what the formgrader writes, checks every argument, and once every
   answer has a score the exports go through.
 """
@@ -30,9 +30,9 @@ import pytest
 from graded_class_copy import copy_class
 from report_fixtures.classroom import ASSIGNMENT, CLASS, GRADE_CELLS, MANUAL_CELLS, NOTEBOOK, shared_course
 
-from grading import lms, manual_scores
-from grading.export_plugin import COLUMNS, CheckedCsvExport, UngradedAnswersError
-from grading.ungraded import ungraded_answers
+from grading.report import lms, manual_scores
+from grading.plugins.export import COLUMNS, CheckedCsvExport, UngradedAnswersError
+from grading.report.ungraded import ungraded_answers
 
 pytestmark = pytest.mark.slow  # builds the class's gradebook (~10 s) and runs nbgrader export once
 

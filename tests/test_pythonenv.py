@@ -1,4 +1,4 @@
-"""grading.pythonenv: what a sandboxed interpreter needs to see, found for real interpreters and layouts."""
+"""grading.sandbox.pythonenv: what a sandboxed interpreter needs to see, found for real interpreters and layouts."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from grading.pythonenv import find_environment, is_within  # noqa: E402
+from grading.sandbox.pythonenv import find_environment, is_within  # noqa: E402
 
 
 @pytest.fixture(scope="module")

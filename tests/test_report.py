@@ -35,7 +35,7 @@ from report_fixtures.classroom import (
     shared_course,
 )
 
-from grading import report
+from grading.report import class_report as report
 
 pytestmark = pytest.mark.slow  # builds a gradebook (~10 s) and runs the command (~20 s)
 

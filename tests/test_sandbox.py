@@ -35,9 +35,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from grading.executor import NotebookExecutor, load_claims  # noqa: E402
-from grading.probe import Probe, ProbeCall, definitions_of  # noqa: E402
-from grading.sandbox import Sandbox, SandboxUnavailable  # noqa: E402
+from grading.run.executor import NotebookExecutor, load_claims  # noqa: E402
+from grading.run.probe import Probe, ProbeCall, definitions_of  # noqa: E402
+from grading.sandbox.layers import Sandbox, SandboxUnavailable  # noqa: E402
 
 pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
 
@@ -106,7 +106,7 @@ def test_without_bubblewrap_the_fallback_layer_is_chosen_and_said(caplog):
 
 
 def test_with_no_layer_at_all_grading_stops_with_one_line_naming_both_causes(monkeypatch):
-    from grading import confine
+    from grading.sandbox import confine
 
     monkeypatch.setattr(confine, "available", lambda: (False, "the kernel has no Landlock (test)", 0))
     with pytest.raises(SandboxUnavailable) as info:
@@ -251,7 +251,7 @@ def test_the_course_the_graders_home_and_other_files_are_invisible_and_unwritabl
         f"attempt('read answers', lambda: open({str(secret)!r}).read())\n"
         f"attempt('write gradebook', lambda: open({str(course / 'gradebook.db')!r}, 'w').write('0'))\n"
         f"attempt('write outside', lambda: open({str(outside)!r}, 'w').write('x'))\n"
-        f"attempt('read repository', lambda: open({str(ROOT / 'grading' / 'checks.py')!r}).read())\n"
+        f"attempt('read repository', lambda: open({str(ROOT / 'grading' / 'judge' / 'checks.py')!r}).read())\n"
         "attempt('list /root', lambda: os.listdir('/root'))\n"
         "attempt('write /usr', lambda: open('/usr/pwned', 'w').write('x'))\n"
         "attempt('write home', lambda: open(os.path.expanduser('~/scratch.txt'), 'w').write('x'))\n"
@@ -385,7 +385,7 @@ def test_probe_calls_have_their_own_limits_and_no_test_set(tmp_path, layer):
     lib.mkdir(parents=True)
     sandbox = Sandbox(layer=layer)
     seen = sandbox.view_path(str(view)) + "/lib/gradedlib/_data/mnist/t10k-images-idx3-ubyte.gz"
-    (lib / "gm_probe_runner.py").write_text((ROOT / "grading" / "probe_runner.py").read_text())
+    (lib / "gm_probe_runner.py").write_text((ROOT / "grading" / "run" / "probe_runner.py").read_text())
     np.savez(view / "inputs.npz", a=np.arange(4.0))
     np.savez(view / "moments.npz", covariances=np.eye(2)[None])
     cells = [(0, "import numpy as np\nimport os\n"
@@ -412,7 +412,7 @@ def test_probe_calls_have_their_own_limits_and_no_test_set(tmp_path, layer):
 def test_the_student_package_in_the_sandbox_has_its_modules_and_not_the_model(tmp_path, layer):
     """What the graded notebook may import (data, images, plots, preprocess, selfcheck) imports there;
     gradedlib's model code does not exist there."""
-    from grading.references import STUDENT_MODULES, _student_package
+    from grading.judge.references import STUDENT_MODULES, _student_package
 
     view = tmp_path / "student-view"
     _student_package(view / "lib", with_test_set=False)

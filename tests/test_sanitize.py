@@ -1,8 +1,8 @@
-"""grading.sanitize: nothing a student's notebook carries may run in the browser that shows it.
+"""grading.judge.sanitize: nothing a student's notebook carries may run in the browser that shows it.
 
 A small notebook built here carries many script-injection vectors (in
 markdown cells, a raw cell, attachments, code-cell outputs and the widget
-state) next to ordinary content.  After :func:`grading.sanitize.sanitize_notebook`
+state) next to ordinary content.  After :func:`grading.judge.sanitize.sanitize_notebook`
 it is rendered with nbconvert through nbgrader's own ``formgrade`` and
 ``feedback`` templates (what the instructor and the student see), and an
 independent check (Python's ``html.parser``, not nh3) finds no script, no
@@ -31,7 +31,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_outp
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from grading.sanitize import NOTICE, sanitize_notebook  # noqa: E402
+from grading.judge.sanitize import NOTICE, sanitize_notebook  # noqa: E402
 
 ANSWER = "The covariance is singular because 784 > n"
 # a 2 x 2 PNG (red, green / blue, white)
@@ -299,7 +299,7 @@ def test_the_assignment_itself_is_left_as_it_is(path):
 ])
 def test_what_cleaning_misses_the_rendering_check_catches(source, how):
     """Where nbconvert's renderer reads markdown otherwise than the cleaner, the cell falls back to no HTML."""
-    from grading.sanitize import clean_markdown
+    from grading.judge.sanitize import clean_markdown
 
     cleaned, used = clean_markdown(source)
     assert used == how

@@ -524,7 +524,7 @@ def _visible_self_checks(student: str, monkeypatch) -> dict:
     sys.path.insert(0, str(ROOT))
     from assignment_fixtures.course import build_submission
     from assignment_fixtures.submissions import SUBMISSIONS
-    from grading.probe import definitions_of
+    from grading.run.probe import definitions_of
 
     release = nbformat.read(ROOT / "exercises" / "gaussian_generative" / "gaussian_generative.ipynb", as_version=4)
     solution = nbformat.read(ROOT / "solutions" / "gaussian_generative" / "gaussian_generative.ipynb", as_version=4)

@@ -1,4 +1,4 @@
-"""The similarity check (grading/similarity.py, copydetect) on the small graded class.
+"""The similarity check (grading/report/similarity.py, copydetect) on the small graded class.
 
 The class (tests/report_fixtures/classroom.py) holds a copy of alice's code
 with every name renamed (dave), alice's code with one change (ivan), fit and
@@ -13,7 +13,7 @@ import pytest
 
 from report_fixtures.classroom import ASSIGNMENT, RELEASE_NB, shared_course, student_notebook
 
-from grading import similarity
+from grading.report import similarity
 
 pytestmark = pytest.mark.slow  # builds a gradebook (~10 s) for the class
 

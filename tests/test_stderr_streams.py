@@ -1,4 +1,4 @@
-"""grading/stderr_streams.py: printing, logging and warnings never cost points; a failed check still does.
+"""grading/plugins/stderr_streams.py: printing, logging and warnings never cost points; a failed check still does.
 
 nbgrader scores a test cell with a stderr stream output zero
 (``nbgrader.utils.determine_grade``); the course's pipeline shows such
@@ -19,7 +19,7 @@ from traitlets.config.loader import PyFileConfigLoader
 from assignment_fixtures.course import ROOT, load_plugins
 
 load_plugins()  # the repository root on sys.path, as nbgrader_config.py puts it
-from grading.stderr_streams import StderrAsStdout, stderr_as_stdout  # noqa: E402
+from grading.plugins.stderr_streams import StderrAsStdout, stderr_as_stdout  # noqa: E402
 
 
 def _stream(name, text):

@@ -19,7 +19,9 @@ import zipfile
 
 import pytest
 
-from grading import autograde, lms, report
+from grading.batch import autograde
+from grading.report import class_report as report
+from grading.report import gradebook, lms
 from grading.untrusted_text import for_csv, for_csv_row, for_terminal
 
 OSC52 = "\x1b]52;c;Y3VybCBldmlsLmV4YW1wbGV8c2g=\x07"  # sets the clipboard
@@ -178,7 +180,7 @@ def test_summary_prints_no_control_character(tmp_path, capsys):
     from nbgrader.api import Gradebook
     from traitlets.config import Config
 
-    report._alembic_on_path()  # nbgrader's Gradebook runs alembic
+    gradebook.alembic_on_path()  # nbgrader's Gradebook runs alembic
     db_url = f"sqlite:///{tmp_path / 'gradebook.db'}"
     with Gradebook(db_url) as gb:
         gb.add_assignment("a1")
@@ -211,26 +213,26 @@ def test_collect_stopping_message_is_escaped(tmp_path, capsys):
 
 
 def _class(evil_first: str = "=HYPERLINK(\"http://x\",\"y\")"):
-    cells = [report.Cell("nb", "test_fit_1", 10.0, "code", "fit"),
-             report.Cell("nb", "answer_1", 5.0, "markdown", report.WRITTEN)]
-    evil = report.Student(
+    cells = [gradebook.Cell("nb", "test_fit_1", 10.0, "code", "fit"),
+             gradebook.Cell("nb", "answer_1", 5.0, "markdown", gradebook.WRITTEN)]
+    evil = gradebook.Student(
         f"=cmd{OSC0}", first_name=evil_first, last_name="+cmd|' /C calc'!A0", submitted=True,
         timestamp=dt.datetime(2024, 5, 1, 10, 0), seconds_late=3600.0, late_penalty=1.5,
         scores={("nb", "test_fit_1"): 4.0, ("nb", "answer_1"): None},
         messages={("nb", "test_fit_1"): f"AssertionError: <script>alert(1)</script>{OSC52}"},
         autograded=True, summary={"seconds": 2.5, "limits_hit": ["@SUM(1)", f"-2+3{CSI_ERASE}"], "not_gradable": None},
     )
-    broken = report.Student(
+    broken = gradebook.Student(
         "-2+3", first_name="\tTab", last_name="\rCr", submitted=True, timestamp=dt.datetime(2024, 5, 1, 9, 0),
         autograded=False, summary={"seconds": None, "limits_hit": [], "not_gradable": f"=1+1 {C1_CSI}<b>x</b>"},
     )
-    plain = report.Student("alice", first_name="Alice", last_name="Smith", submitted=True,
+    plain = gradebook.Student("alice", first_name="Alice", last_name="Smith", submitted=True,
                            timestamp=dt.datetime(2024, 4, 30, 9, 0), autograded=True,
                            scores={("nb", "test_fit_1"): 10.0, ("nb", "answer_1"): 5.0},
                            summary={"seconds": 1.0, "limits_hit": [], "not_gradable": None})
-    absent = report.Student("@absent", first_name="@First", last_name="-Last")
+    absent = gradebook.Student("@absent", first_name="@First", last_name="-Last")
     students = sorted([evil, broken, plain, absent], key=lambda s: s.id)
-    return report.ClassData("a1", dt.datetime(2024, 5, 1), cells, students, report.DEFAULT_PARTS)
+    return gradebook.ClassData("a1", dt.datetime(2024, 5, 1), cells, students, gradebook.DEFAULT_PARTS)
 
 
 NUMERIC_REPORT_COLUMNS = ["submitted", "hours_late", "part_fit", "part_written", "raw_score", "late_penalty",
@@ -380,7 +382,7 @@ class _Lines(logging.Handler):
 
 
 def test_late_penalty_log_line_is_escaped():
-    from grading.late import PercentPerDayLatePenalty
+    from grading.plugins.late import PercentPerDayLatePenalty
 
     plugin = PercentPerDayLatePenalty()
     plugin._max_score = lambda: 10.0
@@ -401,8 +403,8 @@ def test_late_penalty_log_line_is_escaped():
 def test_sandboxed_execute_log_lines_are_escaped(tmp_path):
     import nbformat
 
-    from grading.judge import grading_config, submission_key
-    from grading.nbgrader_plugins import SandboxedExecute
+    from grading.judge.grade import grading_config, submission_key
+    from grading.plugins.execute import SandboxedExecute
 
     student = f"eve{OSC52}{BIDI}"
     step = SandboxedExecute(precomputed_dir=str(tmp_path))
@@ -425,7 +427,7 @@ def test_sandboxed_execute_log_lines_are_escaped(tmp_path):
 
 
 def test_doctor_lines_are_escaped(monkeypatch, capsys, tmp_path):
-    from grading import doctor
+    from grading.batch import doctor
 
     (tmp_path / "nbgrader_config.py").write_text("c = get_config()\n")
 

@@ -38,7 +38,7 @@ def make_prepared_course(directory: Path) -> Path:
     nbgrader(course, "generate_assignment", ASSIGNMENT, "--force")
     sys.path.insert(0, str(course))
     try:
-        from grading.references import prepare
+        from grading.judge.references import prepare
 
         prepare(course / ".grading-cache")
     finally:
@@ -48,16 +48,16 @@ def make_prepared_course(directory: Path) -> Path:
 
 
 #: The reference solution's times per cell, as ``python -m grading autograde`` measured them in this test
-#: session (see grading/cell_times.py): {"folder": <a folder holding cell-times/>}.
+#: session (see grading/batch/cell_times.py): {"folder": <a folder holding cell-times/>}.
 _REFERENCE_TIMES: dict = {}
 
 _MEASURE = '''
 import sys
 from pathlib import Path
 
-from grading.course_config import load_config
-from grading.cell_times import reference_times
-from grading.references import prepare
+from grading.config import load_config
+from grading.batch.cell_times import reference_times
+from grading.judge.references import prepare
 
 course = Path.cwd()
 cache = course / ".grading-cache"
@@ -202,9 +202,9 @@ def autograded_scores(course: Path) -> dict:
 
 
 def load_plugins():
-    """Import grading.nbgrader_plugins from the repository root (which need not be on sys.path)."""
+    """Import grading.plugins.execute from the repository root (which need not be on sys.path)."""
     import importlib
 
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
-    return importlib.import_module("grading.nbgrader_plugins")
+    return importlib.import_module("grading.plugins.execute")
