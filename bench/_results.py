@@ -4,7 +4,7 @@ Every script in ``bench/`` prints its tables and writes them, with where and
 when they were measured, into one Markdown file that the book's
 "Measurements" page includes (``guides/measurements.md``). A guide quotes a
 measured figure only if it is in one of these files
-(``tests/test_docs.py`` checks it), so no figure is copied by hand.
+(``tests/book/test_docs.py`` checks it), so no figure is copied by hand.
 
 A file holds a title, a provenance table (command, date, commit, machine,
 load average at the start and at the end) and the tables as printed, in a

@@ -2,7 +2,7 @@
 
     python bench/guide_screenshots.py [--out guides/images]      (as root, from the repository root)
 
-Runs ``tests/test_course_loop.py`` (JupyterHub, three students and an
+Runs ``tests/grading/jupyterhub/test_course_loop.py`` (JupyterHub, three students and an
 instructor in Chromium; about five minutes on two cores) with its tmp folder
 in a fresh temporary folder, then copies one screenshot of each kind into
 ``--out``:
@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="gm-guide-shots-") as tmp:
         env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
         proc = subprocess.run(
-            [sys.executable, "-m", "pytest", "tests/test_course_loop.py", "-p", "no:cacheprovider", "-q", "-s", "-n", "0",
+            [sys.executable, "-m", "pytest", "tests/grading/jupyterhub/test_course_loop.py", "-p", "no:cacheprovider", "-q", "-s", "-n", "0",
              f"--basetemp={tmp}/pytest"], cwd=ROOT, env=env, capture_output=True, text=True)
         if proc.returncode != 0:
             print(proc.stdout[-6000:], proc.stderr[-3000:], sep="\n")
@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
                       for name, value in re.findall(r"\s*([^,;]+?) ([\d.]+)(?=,|;|$)", line.split(":", 1)[1]))
     path = _results.write("guide_screenshots", "The course loop on JupyterHub (bench/guide_screenshots.py)", table,
                           started=started, load_start=load_start,
-                          notes="One run of tests/test_course_loop.py: a hub, an instructor and three students in "
+                          notes="One run of tests/grading/jupyterhub/test_course_loop.py: a hub, an instructor and three students in "
                                 "Chromium; the reference solution's times per cell were measured in the same run.")
     print(f"wrote {path}")
     return 0

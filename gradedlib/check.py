@@ -78,7 +78,7 @@ __all__ = [
 # The grader's limits, as set in the course's ``nbgrader_config.py``
 # (``c.NotebookExecutor.cell_timeout``, ``cell_time_factor``,
 # ``cell_time_floor``, ``notebook_timeout`` and ``c.Sandbox.memory_limit``);
-# tests/test_check.py checks that they agree.
+# tests/gradedlib/test_check.py checks that they agree.
 
 #: The most seconds one cell may run when graded, whatever the reference
 #: solution took. A cell past its limit has its kernel stopped: the cell scores

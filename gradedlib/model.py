@@ -104,7 +104,7 @@ class GaussianGenerativeClassifier(ClassifierMixin, BaseEstimator):
         units of a pixel variance, so no default suits every data set. On raw
         MNIST pixels (0..255) good values lie in the thousands, and ``c=1``
         leaves the covariances nearly singular (test error above 10%,
-        ``tests/test_model.py``). Choose ``c`` on training data:
+        ``tests/gradedlib/test_model.py``). Choose ``c`` on training data:
         :class:`~gradedlib.model_cv.GaussianGenerativeClassifierCV` searches and fits in one
         ``fit``, :func:`gradedlib.selection.choose_c` returns the search
         alone. ``"ledoit-wolf"`` or ``"oas"``: shrinkage

@@ -26,8 +26,8 @@ reports, per page:
 action is Sphinx's ``search.html``), submits it, and returns the pages that
 Sphinx's search lists for each query.
 
-It is test support code, used by ``tests/test_bookcheck.py`` (tiny fixture
-pages, each broken in one way) and ``tests/test_book.py`` (the real book).
+It is test support code, used by ``tests/book/test_bookcheck.py`` (tiny fixture
+pages, each broken in one way) and ``tests/book/test_book.py`` (the real book).
 """
 
 from __future__ import annotations

@@ -596,7 +596,7 @@ def test_misc_training_errors(ev: Evidence) -> None:
     # prediction cost for every submission, and we keep the sample. What the check asks for is the size
     # of the student's own training error, not the count to the unit; so it cannot tell a count that was
     # computed from one copied off a page, and no public page may print the reference model's count (or its
-    # rate): tests/support/answer_keys.py looks for both, and tests/test_graded_answers_hidden.py runs it on the
+    # rate): tests/support/answer_keys.py looks for both, and tests/book/test_graded_answers_hidden.py runs it on the
     # built book, its reader notebooks and the student wheel.
     sd = max(np.sqrt(rate * (1 - rate) / 6000), 1 / 6000)
     if abs(int(claimed) / X.shape[0] - rate) > 5 * sd:

@@ -1,7 +1,7 @@
 """The class of boundary attacks, graded once per sandbox layer and shared by the tests that read it.
 
-``tests/test_grading_boundaries.py`` (the grader's boundary) and
-``tests/test_grading_render.py`` (what the formgrader and the feedback show)
+``tests/grading/batch/test_grading_boundaries.py`` (the grader's boundary) and
+``tests/grading/plugins/test_grading_render.py`` (what the formgrader and the feedback show)
 read the same graded classes: grading one costs minutes, so it is done once
 per session and layer (the ``boundary_classes`` fixture of ``conftest.py``).
 

@@ -1,1 +1,1 @@
-"""Helpers of the course-loop tests (tests/test_course_loop.py, tests/test_lms_route.py)."""
+"""Helpers of the course-loop tests (tests/grading/jupyterhub/test_course_loop.py, tests/grading/plugins/test_lms_route.py)."""
