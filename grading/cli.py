@@ -18,12 +18,13 @@ one :class:`grading.config.Course`.
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib
 import sys
 
 from grading.config import Course
 
-__all__ = ["COMMANDS", "add_course_argument", "main", "parse_course_arguments"]
+__all__ = ["COMMANDS", "add_course_argument", "main", "parse_course_arguments", "returns_exit_status"]
 
 COMMANDS = {
     "autograde": ("grading.batch.autograde", "grade every submission of an assignment, each in its own sandbox"),
@@ -51,6 +52,26 @@ def parse_course_arguments(parser: argparse.ArgumentParser, argv) -> tuple[argpa
     except ValueError as exc:
         parser.error(str(exc))
     return args, course
+
+
+def returns_exit_status(command_main):
+    """Make a front end's ``main(argv) -> int`` return argparse's exit status instead of exiting.
+
+    ``parser.error`` (a bad argument, status 2) and ``--help`` (status 0) raise ``SystemExit`` with an
+    integer; the wrapped ``main`` returns that integer, so that it can be called as a function (the
+    tests, another program).  A ``SystemExit`` with a message is not an exit status: it propagates.
+    """
+
+    @functools.wraps(command_main)
+    def wrapped(argv=None) -> int:
+        try:
+            return command_main(argv)
+        except SystemExit as exc:
+            if exc.code is None or isinstance(exc.code, int):
+                return exc.code or 0
+            raise
+
+    return wrapped
 
 
 def _usage() -> str:

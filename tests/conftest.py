@@ -105,13 +105,40 @@ FILE_GROUPS = {
 }
 
 
+#: The scopes that take longest, in seconds of one CI run (``.ci/run`` from a fresh clone, two workers,
+#: bench/results/ci.md): xdist hands them out first, the longest first, so that the run does not end on one
+#: worker with a long scope started late while the other is idle.  At e8aa5c6 xdist's default order (the
+#: scopes with the most tests first) started the course loop (one test, 546 s) after the ``grading`` group,
+#: and the other worker was idle for the last 8.5 minutes.  An approximate order is enough: every scope not
+#: listed here is shorter than the last one listed, and runs after them in the order collected.
+SCOPE_SECONDS = {
+    "grading": 1800,
+    "book": 950,
+    "tests/grading/jupyterhub/test_course_loop.py": 550,
+    "setups": 500,
+    "tests/grading/plugins/test_lms_route.py": 200,
+}
+
+
+def _scope(nodeid: str) -> str:
+    """The scope of a test for the scheduler: its file, or the group of FILE_GROUPS that its file is in."""
+    path = nodeid.split("::", 1)[0]
+    return FILE_GROUPS.get(path.rsplit("/", 1)[-1], path)
+
+
+def pytest_collection_modifyitems(items):
+    """Put the scopes of SCOPE_SECONDS first, the longest first; a stable sort, so that the tests of one
+    file keep their order and every worker collects the same order (xdist checks that)."""
+    items.sort(key=lambda item: -SCOPE_SECONDS.get(_scope(item.nodeid), 0))
+
+
 def pytest_xdist_make_scheduler(config, log):
-    """xdist's scope scheduling with one scope per test file, or per group of FILE_GROUPS."""
+    """xdist's scope scheduling with one scope per test file, or per group of FILE_GROUPS, handed out in
+    the order collected (``--no-loadscope-reorder`` in ``pyproject.toml``: SCOPE_SECONDS's order)."""
     from xdist.scheduler import LoadScopeScheduling
 
     class FileScheduling(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
-            path = nodeid.split("::", 1)[0]
-            return FILE_GROUPS.get(path.rsplit("/", 1)[-1], path)
+            return _scope(nodeid)
 
     return FileScheduling(config, log)

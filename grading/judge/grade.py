@@ -23,6 +23,7 @@ student's code, and nothing it prints or patches decides a grade.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -101,8 +102,12 @@ def grading_config(config) -> dict:
     return {name: values for name, values in sections.items() if values}
 
 
+@functools.cache
 def _code_hash() -> str:
-    """A hash of every source file of :data:`GRADING_PACKAGES`, by path inside ``grading/`` and content."""
+    """A hash of every source file of :data:`GRADING_PACKAGES`, by path inside ``grading/`` and content.
+
+    Read once per process: the code that grades does not change while it runs.
+    """
     root = Path(__file__).resolve().parents[1]
     h = hashlib.sha256()
     for package in GRADING_PACKAGES:

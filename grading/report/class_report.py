@@ -34,7 +34,7 @@ import sys
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from grading.cli import add_course_argument, parse_course_arguments
+from grading.cli import add_course_argument, parse_course_arguments, returns_exit_status
 from grading.config import Course
 from grading.report.gradebook import NO_OUTPUT_MESSAGE, ClassData, Student, collect, part_of
 
@@ -420,12 +420,10 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+@returns_exit_status
 def main(argv=None) -> int:
     """Run the command; return the exit status (2: bad arguments, 1: the report could not be made)."""
-    try:
-        args, course = parse_course_arguments(_parser(), argv)
-    except SystemExit as exc:
-        return int(exc.code or 0)
+    args, course = parse_course_arguments(_parser(), argv)
     try:
         page = class_report(course, args.assignment, db_url=args.db, out=args.out,
                             similarity=not args.no_similarity, threshold=args.threshold)

@@ -44,7 +44,7 @@ import sys
 import zipfile
 from pathlib import Path
 
-from grading.cli import add_course_argument, parse_course_arguments
+from grading.cli import add_course_argument, parse_course_arguments, returns_exit_status
 from grading.config import Course
 from grading.report.gradebook import collect, open_gradebook
 from grading.report.ungraded import by_student, describe, ungraded_answers
@@ -193,12 +193,10 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+@returns_exit_status
 def main(argv=None) -> int:
     """Run the command; return the exit status (2: bad arguments, 1: nothing could be exported)."""
-    try:
-        args, course = parse_course_arguments(_parser(), argv)
-    except SystemExit as exc:
-        return int(exc.code or 0)
+    args, course = parse_course_arguments(_parser(), argv)
     out = Path(args.out) if args.out else course.folder / "exports" / args.assignment
     try:
         data = collect(course, args.assignment, args.db)

@@ -25,7 +25,7 @@ import math
 import sys
 from dataclasses import dataclass
 
-from grading.cli import add_course_argument, parse_course_arguments
+from grading.cli import add_course_argument, parse_course_arguments, returns_exit_status
 from grading.untrusted_text import for_terminal
 
 __all__ = ["ScoreEntered", "enter_score", "main"]
@@ -165,12 +165,10 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+@returns_exit_status
 def main(argv=None) -> int:
     """Run the command; return the exit status (2: bad arguments, 1: nothing written)."""
-    try:
-        args, course = parse_course_arguments(_parser(), argv)
-    except SystemExit as exc:
-        return int(exc.code or 0)
+    args, course = parse_course_arguments(_parser(), argv)
     given = [x is not None for x in (args.student, args.grade_id, args.points)]
     if any(given) and not all(given):
         print("python -m grading score: expected ASSIGNMENT STUDENT GRADE_ID POINTS (or ASSIGNMENT alone, to list "
