@@ -107,9 +107,9 @@ FILE_GROUPS = {
 
 #: The scopes that take longest, in seconds of one CI run (``.ci/run`` from a fresh clone, two workers,
 #: bench/results/ci.md): xdist hands them out first, the longest first, so that the run does not end on one
-#: worker with a long scope started late while the other is idle.  At e8aa5c6 xdist's default order (the
-#: scopes with the most tests first) started the course loop (one test, 546 s) after the ``grading`` group,
-#: and the other worker was idle for the last 8.5 minutes.  An approximate order is enough: every scope not
+#: worker with a long scope started late while the other is idle.  In a full run at 4c1c1e7, xdist's
+#: default order (the scopes with the most tests first) started the course loop (one test, 546 s) after the
+#: ``grading`` group, on the same worker, and the other worker was idle for the last 8.5 minutes.  An approximate order is enough: every scope not
 #: listed here is shorter than the last one listed, and runs after them in the order collected.
 SCOPE_SECONDS = {
     "grading": 1800,
