@@ -7,11 +7,11 @@ centre of mass sits at the centre of the image, ``(13.5, 13.5)``.
 For an image with intensities ``I[r, c]`` (row ``r``, column ``c``) the
 intensity-weighted moments are the centre of mass ``(m_r, m_c)``, the row
 variance ``var_r`` and the covariance ``cov_rc``. The slant is
-``alpha = cov_rc / var_r`` (columns per row), and output pixel ``(r, c)`` is
+``s = cov_rc / var_r`` (columns per row), and output pixel ``(r, c)`` is
 the input read, by bilinear interpolation with zeros outside the image, at
 
     row  = r + m_r - 13.5
-    col  = c + m_c - 13.5 + alpha * (r - 13.5)
+    col  = c + m_c - 13.5 + s * (r - 13.5)
 
 The row shift is the same for a whole image and the column shift is the same
 for a whole row, so the transform is two one-dimensional shifts with one
@@ -72,7 +72,7 @@ def image_moments(X):
     centre : ndarray of shape (n_images, 2) or (2,)
         Intensity-weighted centre of mass ``(row, column)``; ``(13.5, 13.5)``
         is the centre of the image. All-zero images get the image centre.
-    alpha : ndarray of shape (n_images,) or float
+    slant : ndarray of shape (n_images,) or float
         Slant ``cov(row, column) / var(row)``: columns moved per row; 0 for an
         upright digit, and 0 when the row variance is zero.
     """
@@ -81,9 +81,9 @@ def image_moments(X):
     empty = total <= 0
     m_r[empty] = _CENTRE
     m_c[empty] = _CENTRE
-    alpha = _slant(var_r, cov_rc)
+    slant = _slant(var_r, cov_rc)
     centre = np.stack([m_r, m_c], axis=1)
-    return (centre[0], float(alpha[0])) if single else (centre, alpha)
+    return (centre[0], float(slant[0])) if single else (centre, slant)
 
 
 def _slant(var_r: np.ndarray, cov_rc: np.ndarray) -> np.ndarray:
@@ -129,14 +129,14 @@ def _deskew_chunk(images: np.ndarray) -> np.ndarray:
     """Deskew validated images of shape (n, 28, 28); returns (n, 784)."""
     n = images.shape[0]
     total, m_r, m_c, var_r, cov_rc = _moments(images)
-    alpha = _slant(var_r, cov_rc)
+    slant = _slant(var_r, cov_rc)
     pos = np.arange(_SIDE, dtype=np.float64)
     # Shift along rows: every column of image i moves by m_r[i] - centre.
     by_column = np.ascontiguousarray(images.transpose(0, 2, 1)).reshape(n * _SIDE, _SIDE)
     row_shift = np.repeat(m_r - _CENTRE, _SIDE)
     moved = _shift_lines(by_column, row_shift).reshape(n, _SIDE, _SIDE).transpose(0, 2, 1)
-    # Shear along columns: row r of image i moves by m_c - centre + alpha (r - centre).
-    col_shift = (m_c - _CENTRE)[:, None] + alpha[:, None] * (pos - _CENTRE)[None, :]
+    # Shear along columns: row r of image i moves by m_c - centre + s (r - centre), s the slant.
+    col_shift = (m_c - _CENTRE)[:, None] + slant[:, None] * (pos - _CENTRE)[None, :]
     out = _shift_lines(np.ascontiguousarray(moved).reshape(n * _SIDE, _SIDE), col_shift.ravel())
     out = out.reshape(n, N_PIXELS)
     empty = total <= 0
@@ -148,7 +148,7 @@ def deskew(X):
     """Straighten and centre handwritten digits.
 
     Each image is sheared so that the principal axis of its ink is vertical
-    (slant ``alpha = cov(row, col) / var(row)`` removed) and shifted so that
+    (slant ``s = cov(row, col) / var(row)`` removed) and shifted so that
     its intensity-weighted centre of mass lies at the image centre
     ``(13.5, 13.5)``. Pixels are resampled by bilinear interpolation; pixels
     read from outside the image are 0. See the module docstring for the

@@ -93,7 +93,7 @@ def _column_errors(scores: np.ndarray, column: np.ndarray, j: int, y: np.ndarray
     return wrong.mean(axis=1)
 
 
-# Multiplicative steps of the per-class search: c_j * 2**(k/16), k = -16..16.
+# Multiplicative steps of the per-class search: c_j * 2**(i/16), i = -16..16.
 _PER_CLASS_FACTORS = 2.0 ** (np.arange(-16, 17) / 16)
 
 
@@ -180,7 +180,7 @@ def choose_c(
     per_class : bool, default=False
         Choose one ``c`` per class by coordinate descent on the validation
         error: start from the best single ``c`` of ``candidates``; then,
-        class by class, try ``c_j * 2**(k/16)`` for ``k = -16..16`` (factors
+        class by class, try ``c_j * 2**(i/16)`` for ``i = -16..16`` (factors
         0.5 to 2) with the other classes fixed and keep the best (ties keep
         the current value); sweep until a sweep changes nothing or
         ``max_sweeps`` sweeps are done. The steps are fine because the

@@ -708,6 +708,59 @@ def search_site(root, queries, *, start_page, chromium=None, timeout=60.0) -> di
     return results
 
 
+def landing_addresses(root, addresses, *, chromium=None, timeout=60.0) -> dict:
+    """Open addresses of a static site in Chromium and say where each one ends, redirects followed.
+
+    Parameters
+    ----------
+    root : str or Path
+        Directory served as the site root (e.g. ``_build/html``).
+    addresses : sequence of str
+        Pages relative to ``root``, each with an optional ``#fragment``.
+    chromium : str, default=None
+        Chromium executable; ``None`` uses :func:`find_chromium`.
+    timeout : float, default=60.0
+        Seconds allowed for Chromium to start and for each page to settle.
+
+    Returns
+    -------
+    landed : dict
+        For each address, the page the browser shows once it has stopped
+        moving (a loaded page whose address has not changed for half a
+        second), relative to ``root``, with its fragment.
+    """
+    root = Path(root)
+    executable = chromium or find_chromium()
+    if executable is None:
+        raise FileNotFoundError("No Chromium executable on PATH (tried chromium, chromium-browser, google-chrome).")
+    landed = {}
+    with _serve(root) as origin, _chromium(executable, timeout) as devtools:
+        cdp = _Cdp(_page_target(devtools, timeout), timeout)
+        try:
+            for domain in ("Page", "Runtime"):
+                cdp.call(f"{domain}.enable", timeout)
+            for address in addresses:
+                cdp.call("Page.navigate", timeout, url=f"{origin}/{address}")
+                deadline, last, since = time.monotonic() + timeout, None, time.monotonic()
+                while True:
+                    time.sleep(0.1)
+                    try:
+                        state = cdp.call("Runtime.evaluate", timeout, returnByValue=True,
+                                         expression="document.readyState + ' ' + location.href")["result"].get("value", "")
+                    except RuntimeError:  # the page navigated while it was asked
+                        state = None
+                    if state != last:
+                        last, since = state, time.monotonic()
+                    elif state and state.startswith("complete ") and time.monotonic() - since > 0.5:
+                        break
+                    if time.monotonic() > deadline:
+                        raise TimeoutError(f"{address} did not settle within {timeout} s (last state {last!r})")
+                landed[address] = last.split(" ", 1)[1][len(origin) + 1:]
+        finally:
+            cdp.close()
+    return landed
+
+
 if __name__ == "__main__":  # pragma: no cover - manual use: python tests/bookcheck.py _build/html
     import sys
 

@@ -25,7 +25,9 @@ from pathlib import Path
 
 import pytest
 
-from bookcheck import check_site, chromium_for_tests, html_pages, search_site
+import yaml
+
+from bookcheck import check_site, chromium_for_tests, html_pages, landing_addresses, search_site
 
 REPO = Path(__file__).resolve().parents[2]
 HTML = REPO / "_build" / "html"
@@ -106,6 +108,27 @@ def test_every_page_is_clean_in_a_browser(build):
     assert {f"book/{c}.html" for c in ("03_gaussian_model", "05_regularization", "06_huge_c")} <= with_math
     # The guides were among the pages checked.
     assert {f"guides/{g}.html" for g in GUIDES} <= {r.page for r in reports}
+
+
+def _moved_pages() -> dict:
+    config = yaml.safe_load((REPO / "_config.yml").read_text(encoding="utf-8"))
+    return config["sphinx"]["config"]["moved_pages"]
+
+
+def test_the_third_editions_addresses_lead_to_the_renumbered_chapters(build):
+    """A bookmark to a chapter the fourth edition renumbered (``moved_pages`` in ``_config.yml``,
+    ``_ext/moved_pages.py``) lands on the new page, at the same section."""
+    assert build.returncode == 0, "the book did not build"
+    moved = _moved_pages()
+    assert {"book/07c_why_cI_works", "book/08_generator", "book/10_assignment"} <= set(moved)
+    addresses = {}
+    for old, new in moved.items():
+        page = (HTML / f"{new}.html").read_text(encoding="utf-8")
+        section = re.search(r'<section id="([^"]+)"', page).group(1)
+        addresses[f"{old}.html#{section}"] = f"{new}.html#{section}"
+        addresses[f"{old}.html"] = f"{new}.html"
+    landed = landing_addresses(HTML, list(addresses), chromium=chromium_for_tests())
+    assert landed == addresses
 
 
 # --- The guides (the book's last part) ---

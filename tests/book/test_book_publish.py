@@ -305,3 +305,45 @@ def test_build_script_fails_on_warnings_and_builds_the_wheel():
     assert "set -euo pipefail" in script
     assert "jupyter-book build . -W -n --keep-going" in script
     assert "python -m build --wheel --outdir _build/html/dist ." in script
+
+
+# --- The old addresses of renumbered chapters (_ext/moved_pages.py), without a build ---
+
+
+@pytest.fixture(scope="module")
+def moved_pages():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("_moved_pages_under_test", REPO / "_ext" / "moved_pages.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _moved_app(moved):
+    return SimpleNamespace(config=SimpleNamespace(moved_pages=moved))
+
+
+def test_a_moved_page_that_is_still_a_page_stops_the_build(moved_pages):
+    from sphinx.errors import ConfigError
+
+    env = SimpleNamespace(found_docs={"book/08_why_cI_works", "book/07c_why_cI_works"})
+    with pytest.raises(ConfigError, match="'book/07c_why_cI_works' is still a page"):
+        moved_pages.check_moved_pages(_moved_app({"book/07c_why_cI_works": "book/08_why_cI_works"}), env)
+
+
+def test_a_move_to_a_page_that_does_not_exist_stops_the_build(moved_pages):
+    from sphinx.errors import ConfigError
+
+    env = SimpleNamespace(found_docs={"book/08_why_cI_works"})
+    with pytest.raises(ConfigError, match="points to 'book/08_why_cl_works', which is not a page"):
+        moved_pages.check_moved_pages(_moved_app({"book/07c_why_cI_works": "book/08_why_cl_works"}), env)
+    with pytest.raises(ConfigError, match="must be a mapping of old to new page names. Got"):
+        moved_pages.check_moved_pages(_moved_app(["book/07c_why_cI_works"]), env)
+
+
+def test_the_committed_moves_name_current_chapters_and_no_current_chapter(moved_pages):
+    toc = (REPO / "_toc.yml").read_text(encoding="utf-8")
+    pages = set(re.findall(r"file: (\S+)", toc))
+    moved = yaml.safe_load((REPO / "_config.yml").read_text(encoding="utf-8"))["sphinx"]["config"]["moved_pages"]
+    moved_pages.check_moved_pages(_moved_app(moved), SimpleNamespace(found_docs=pages))
