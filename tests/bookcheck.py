@@ -471,6 +471,22 @@ def _event_problems(events: list[dict], origin: str) -> list[str]:
     return problems
 
 
+@contextlib.contextmanager
+def _site_tab(root: Path, chromium, timeout: float, domains=("Page", "Runtime")):
+    """Serve ``root`` on loopback and open one Chromium tab with ``domains`` enabled; yield ``(origin, cdp)``."""
+    executable = chromium or find_chromium()
+    if executable is None:
+        raise FileNotFoundError("No Chromium executable on PATH (tried chromium, chromium-browser, google-chrome).")
+    with _serve(root) as origin, _chromium(executable, timeout) as devtools:
+        cdp = _Cdp(_page_target(devtools, timeout), timeout)
+        try:
+            for domain in domains:
+                cdp.call(f"{domain}.enable", timeout)
+            yield origin, cdp
+        finally:
+            cdp.close()
+
+
 def check_site(root, pages=None, *, chromium=None, timeout=60.0, widths=LAYOUT_WIDTHS) -> list[PageReport]:
     """Open pages of a static site in headless Chromium and report problems.
 
@@ -498,27 +514,18 @@ def check_site(root, pages=None, *, chromium=None, timeout=60.0, widths=LAYOUT_W
     if not root.is_dir():
         raise FileNotFoundError(f"The 'root' argument must be a directory of HTML. Got {str(root)!r} instead.")
     pages = html_pages(root) if pages is None else list(pages)
-    executable = chromium or find_chromium()
-    if executable is None:
-        raise FileNotFoundError("No Chromium executable on PATH (tried chromium, chromium-browser, google-chrome).")
     reports = []
     links = _LinkChecker(timeout)
-    with _serve(root) as origin, _chromium(executable, timeout) as devtools:
-        cdp = _Cdp(_page_target(devtools, timeout), timeout)
-        try:
-            for domain in ("Page", "Runtime", "Log", "Network"):
-                cdp.call(f"{domain}.enable", timeout)
-            for page in pages:
-                target = _refresh_target(root / page)
-                if target is None:
-                    reports.append(_check_page(cdp, origin, page, links, timeout, widths))
-                else:
-                    # A redirect page (e.g. the book's top-level index.html):
-                    # only its target must exist.
-                    href = urllib.parse.urljoin(f"{origin}/{urllib.parse.quote(page)}", target)
-                    reports.append(PageReport(page, links.problems(href)))
-        finally:
-            cdp.close()
+    with _site_tab(root, chromium, timeout, ("Page", "Runtime", "Log", "Network")) as (origin, cdp):
+        for page in pages:
+            target = _refresh_target(root / page)
+            if target is None:
+                reports.append(_check_page(cdp, origin, page, links, timeout, widths))
+            else:
+                # A redirect page (e.g. the book's top-level index.html):
+                # only its target must exist.
+                href = urllib.parse.urljoin(f"{origin}/{urllib.parse.quote(page)}", target)
+                reports.append(PageReport(page, links.problems(href)))
     return reports
 
 
@@ -663,48 +670,39 @@ def search_site(root, queries, *, start_page, chromium=None, timeout=60.0) -> di
         their query string or fragment), in the order the search lists them.
     """
     root = Path(root)
-    executable = chromium or find_chromium()
-    if executable is None:
-        raise FileNotFoundError("No Chromium executable on PATH (tried chromium, chromium-browser, google-chrome).")
     results = {}
-    with _serve(root) as origin, _chromium(executable, timeout) as devtools:
-        cdp = _Cdp(_page_target(devtools, timeout), timeout)
-        try:
-            for domain in ("Page", "Runtime"):
-                cdp.call(f"{domain}.enable", timeout)
-            for query in queries:
-                url = f"{origin}/{urllib.parse.quote(start_page)}"
-                error = _navigate(cdp, url, timeout)
-                if error:
-                    raise RuntimeError(f"could not open {start_page}: {error}")
-                submitted = cdp.call("Runtime.evaluate", timeout, expression=f"{_SEARCH_SUBMIT}({json.dumps(query)})",
-                                     returnByValue=True)["result"].get("value")
-                if not submitted:
-                    raise AssertionError(f"{start_page} has no search box (a form to search.html with an input q)")
-                # The form's submission navigates to search.html; until it has, the
-                # old page (or none) answers, so wait for the search page first.
-                deadline = time.monotonic() + timeout
-                found = None
-                while found is None:
-                    if time.monotonic() > deadline:
-                        raise TimeoutError(f"the search for {query!r} did not finish within {timeout} s")
-                    time.sleep(0.1)
-                    try:
-                        where = cdp.call("Runtime.evaluate", timeout, returnByValue=True,
-                                         expression="location.pathname + ' ' + document.readyState")
-                        if not where["result"].get("value", "").endswith("search.html complete"):
-                            continue
-                        found = cdp.call("Runtime.evaluate", timeout, expression=_SEARCH_RESULTS,
-                                         returnByValue=True)["result"].get("value")
-                    except RuntimeError:  # the page navigated while it was asked
+    with _site_tab(root, chromium, timeout) as (origin, cdp):
+        for query in queries:
+            url = f"{origin}/{urllib.parse.quote(start_page)}"
+            error = _navigate(cdp, url, timeout)
+            if error:
+                raise RuntimeError(f"could not open {start_page}: {error}")
+            submitted = cdp.call("Runtime.evaluate", timeout, expression=f"{_SEARCH_SUBMIT}({json.dumps(query)})",
+                                 returnByValue=True)["result"].get("value")
+            if not submitted:
+                raise AssertionError(f"{start_page} has no search box (a form to search.html with an input q)")
+            # The form's submission navigates to search.html; until it has, the
+            # old page (or none) answers, so wait for the search page first.
+            deadline = time.monotonic() + timeout
+            found = None
+            while found is None:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"the search for {query!r} did not finish within {timeout} s")
+                time.sleep(0.1)
+                try:
+                    where = cdp.call("Runtime.evaluate", timeout, returnByValue=True,
+                                     expression="location.pathname + ' ' + document.readyState")
+                    if not where["result"].get("value", "").endswith("search.html complete"):
                         continue
-                pages = []
-                for href in found:
-                    path = urllib.parse.urlsplit(href).path
-                    pages.append(urllib.parse.unquote(path[len(urllib.parse.urlsplit(origin).path) + 1:]))
-                results[query] = pages
-        finally:
-            cdp.close()
+                    found = cdp.call("Runtime.evaluate", timeout, expression=_SEARCH_RESULTS,
+                                     returnByValue=True)["result"].get("value")
+                except RuntimeError:  # the page navigated while it was asked
+                    continue
+            pages = []
+            for href in found:
+                path = urllib.parse.urlsplit(href).path
+                pages.append(urllib.parse.unquote(path[len(urllib.parse.urlsplit(origin).path) + 1:]))
+            results[query] = pages
     return results
 
 
@@ -730,34 +728,25 @@ def landing_addresses(root, addresses, *, chromium=None, timeout=60.0) -> dict:
         second), relative to ``root``, with its fragment.
     """
     root = Path(root)
-    executable = chromium or find_chromium()
-    if executable is None:
-        raise FileNotFoundError("No Chromium executable on PATH (tried chromium, chromium-browser, google-chrome).")
     landed = {}
-    with _serve(root) as origin, _chromium(executable, timeout) as devtools:
-        cdp = _Cdp(_page_target(devtools, timeout), timeout)
-        try:
-            for domain in ("Page", "Runtime"):
-                cdp.call(f"{domain}.enable", timeout)
-            for address in addresses:
-                cdp.call("Page.navigate", timeout, url=f"{origin}/{address}")
-                deadline, last, since = time.monotonic() + timeout, None, time.monotonic()
-                while True:
-                    time.sleep(0.1)
-                    try:
-                        state = cdp.call("Runtime.evaluate", timeout, returnByValue=True,
-                                         expression="document.readyState + ' ' + location.href")["result"].get("value", "")
-                    except RuntimeError:  # the page navigated while it was asked
-                        state = None
-                    if state != last:
-                        last, since = state, time.monotonic()
-                    elif state and state.startswith("complete ") and time.monotonic() - since > 0.5:
-                        break
-                    if time.monotonic() > deadline:
-                        raise TimeoutError(f"{address} did not settle within {timeout} s (last state {last!r})")
-                landed[address] = last.split(" ", 1)[1][len(origin) + 1:]
-        finally:
-            cdp.close()
+    with _site_tab(root, chromium, timeout) as (origin, cdp):
+        for address in addresses:
+            cdp.call("Page.navigate", timeout, url=f"{origin}/{address}")
+            deadline, last, since = time.monotonic() + timeout, None, time.monotonic()
+            while True:
+                time.sleep(0.1)
+                try:
+                    state = cdp.call("Runtime.evaluate", timeout, returnByValue=True,
+                                     expression="document.readyState + ' ' + location.href")["result"].get("value", "")
+                except RuntimeError:  # the page navigated while it was asked
+                    state = None
+                if state != last:
+                    last, since = state, time.monotonic()
+                elif state and state.startswith("complete ") and time.monotonic() - since > 0.5:
+                    break
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{address} did not settle within {timeout} s (last state {last!r})")
+            landed[address] = last.split(" ", 1)[1][len(origin) + 1:]
     return landed
 
 
