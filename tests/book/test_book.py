@@ -19,8 +19,6 @@ search box must find them.
 import html
 import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -52,26 +50,6 @@ CHAPTERS = [
 GUIDES = ["students", "instructors", "grading", "library", "reference", "contributors", "measurements"]
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(2400)]
-
-
-@pytest.fixture(scope="module")
-def build():
-    """Build the book as the deployment workflow does: ``.ci/build-book``.
-
-    It runs ``jupyter-book build . -W -n --keep-going`` and builds the student
-    wheel into ``_build/html/dist``, with the jupyter-book and python of this
-    Python environment (first on PATH).
-    """
-    bindir = Path(sys.executable).parent
-    env = dict(os.environ, PATH=f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}")
-    env.pop("MPLBACKEND", None)  # the notebooks use matplotlib's inline backend
-    return subprocess.run(
-        ["bash", str(REPO / ".ci" / "build-book")],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
 
 
 def test_book_builds_without_warnings(build):

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from support.answer_keys import find_leaks, graded_values, html_text, solution_answers
-from test_book import (  # noqa: F401 - build: the book, as .ci/build-book makes it
+from test_book import (
     BINDER_PREFIX,
     COLAB_PREFIX,
     HTML,
@@ -32,7 +32,6 @@ from test_book import (  # noqa: F401 - build: the book, as .ci/build-book makes
     NOTEBOOKS_REPO,
     OWNER_REPO,
     _hrefs,
-    build,
     links_to_repository,
 )
 
@@ -79,7 +78,7 @@ def _wheel_texts(wheel: Path) -> dict:
     return texts
 
 
-def test_no_graded_answer_on_any_page(build, values, answers):  # noqa: F811 - the fixture imported from test_book
+def test_no_graded_answer_on_any_page(build, values, answers):
     assert build.returncode == 0, "the book did not build"
     pages = sorted(HTML.rglob("*.html"))
     assert len(pages) > 12
@@ -89,7 +88,7 @@ def test_no_graded_answer_on_any_page(build, values, answers):  # noqa: F811 - t
     assert leaks == [], "\n".join(leaks)
 
 
-def test_no_graded_answer_in_the_reader_notebooks(build, values, answers):  # noqa: F811 - the fixture imported from test_book
+def test_no_graded_answer_in_the_reader_notebooks(build, values, answers):
     assert build.returncode == 0, "the book did not build"
     notebooks = sorted((HTML / "notebooks").glob("*.ipynb"))
     assert len(notebooks) >= 12
@@ -101,7 +100,7 @@ def test_no_graded_answer_in_the_reader_notebooks(build, values, answers):  # no
     assert leaks == [], "\n".join(leaks)
 
 
-def test_no_graded_answer_nor_the_functional_form_in_the_wheel(build, values, answers):  # noqa: F811 - the fixture imported from test_book
+def test_no_graded_answer_nor_the_functional_form_in_the_wheel(build, values, answers):
     assert build.returncode == 0, "the book did not build"
     wheels = sorted((HTML / "dist").glob("generative_mnist-*.whl"))
     assert len(wheels) == 1
@@ -117,7 +116,7 @@ def test_no_graded_answer_nor_the_functional_form_in_the_wheel(build, values, an
     assert leaks == [], "\n".join(leaks)
 
 
-def test_no_page_links_to_the_instructor_repository(build):  # noqa: F811 - the fixture imported from test_book
+def test_no_page_links_to_the_instructor_repository(build):
     """No link opens the instructor's repository: not on GitHub, and no Colab or Binder link either.
 
     Every launch link opens the public notebooks repository; the reader
