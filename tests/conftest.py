@@ -65,6 +65,29 @@ def mnist_model(mnist_train, mnist_selection):
     return GaussianGenerativeClassifier(c=mnist_selection.c).fit(X, y)
 
 
+@pytest.fixture(scope="session")
+def build():
+    """Build the book as the deployment workflow does: ``.ci/build-book`` (``tests/book``).
+
+    It runs ``jupyter-book build . -W -n --keep-going`` and builds the student
+    wheel into ``_build/html/dist``, with the jupyter-book and python of this
+    Python environment (first on PATH).  Once per test process: the files that
+    read it (``test_book.py``, ``test_graded_answers_hidden.py``) are the ``book``
+    group of FILE_GROUPS below, one process, and a second build, even from the
+    cache, wrote every page and the wheel again for nothing.
+    """
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    bindir = Path(sys.executable).parent
+    env = dict(os.environ, PATH=f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}")
+    env.pop("MPLBACKEND", None)  # the notebooks use matplotlib's inline backend
+    return subprocess.run(["bash", str(repo / ".ci" / "build-book")], cwd=repo, env=env, capture_output=True,
+                          text=True)
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)

@@ -9,8 +9,9 @@ exported from Canvas; then ``python -m grading autograde --workers 2`` grades
 the class once, the written answers get a grader's score, and ``python -m
 grading report``, ``nbgrader export`` and ``python -m grading export-lms
 --roster`` are checked against the roster: the reference solution on time,
-a faulty solution 40 hours late (two started days: 6 points off), the
-untouched release uploaded twice, a student who never submitted, and a file
+a faulty solution (no regularization: 16 of 24 points before the penalty, and
+cheaper to grade than one that runs every cell) 40 hours late (two started
+days: 6 points off), the untouched release uploaded twice, a student who never submitted, and a file
 that is not Canvas's.
 """
 
@@ -39,8 +40,8 @@ COLUMN = "Gaussian generative (48213)"
 CLASS = {
     "alee": ("Lee, Ann", "70001", "S001", "Section A", "reference", "leeann_70001_880001_gaussian_generative.ipynb",
              (2026, 12, 4, 16, 30, 0)),
-    "bkim": ("Kim, Ben", "70002", "S002", "Section A", "dicts", "kimben_LATE_70002_880002_gaussian_generative.ipynb",
-             (2026, 12, 6, 9, 0, 0)),
+    "bkim": ("Kim, Ben", "70002", "S002", "Section A", "no_regularization",
+             "kimben_LATE_70002_880002_gaussian_generative.ipynb", (2026, 12, 6, 9, 0, 0)),
     "cdiaz": ("Diaz, Cat", "70003", "S003", "Section B", "release", "diazcat_70003_880003_gaussian_generative-1.ipynb",
               (2026, 12, 4, 12, 0, 0)),
     "dfox": ("Fox, Don", "70004", "S004", "Section B", None, None, None),
